@@ -1,0 +1,542 @@
+"""The job ledger: every job in a local SQLite file, so a crash or a kernel restart never loses a song.
+
+    from minimax_nb.ledger import Ledger
+    with Ledger() as led:                      # ./.minimax_nb/ledger.sqlite, or $MINIMAX_NB_LEDGER
+        led.record_submitting(job)             # BEFORE the submit is sent
+        led.record(job.evolve(id="abc"))       # the provider answered; and at every status change
+        led.record_audio(job, path, sha256, size)
+        led.unfinished()                       # what ``client.resume()`` re-attaches to
+
+States: ``"submitting"`` (written before the submit is sent), ``"unknown"`` (a submitting job whose fate
+cannot be known, see ``mark_unknown``), or a ``JobStatus`` value (``queued``, ``running``, ``completed``,
+``moderated``, ``failed``, ``cancelled``). Every change of state adds a history row with its time.
+
+Safety: the file is in WAL mode with a ``busy_timeout``; every write is one short ``BEGIN IMMEDIATE``
+transaction, so several clients, threads and processes can share one file, and a process killed at any
+point (kill -9) leaves a consistent database that holds every transaction it committed. One ``Ledger``
+object may be shared by threads (its connection is guarded by a lock).
+
+Secrets: jobs never carry keys, but the ledger stores nothing that looks like one anyway: mapping keys
+named like headers, authorization, api keys, tokens, secrets, passwords or cookies are dropped from the
+stored JSON, and every ``Bearer <token>`` (and every secret given to ``Ledger(secrets=...)``) is replaced
+by ``***`` in every stored text.
+
+Final states stick: a non-final snapshot (``queued``/``running``) that arrives after a final one (a late
+poll answer from another thread) does not move the job back; it is ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final
+
+from minimax_nb.errors import redact
+from minimax_nb.models import Job, JobStatus, utcnow
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "ENV_VAR",
+    "FINAL_STATES",
+    "SUBMITTING",
+    "UNFINISHED_STATES",
+    "UNKNOWN",
+    "Ledger",
+    "default_ledger_path",
+]
+
+ENV_VAR: Final = "MINIMAX_NB_LEDGER"
+SUBMITTING: Final = "submitting"
+UNKNOWN: Final = "unknown"
+UNFINISHED_STATES: Final = (SUBMITTING, JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+FINAL_STATES: Final = tuple(s.value for s in JobStatus if s.is_final)
+SCHEMA_VERSION: Final = 1
+
+_SECRET_KEY = re.compile(
+    r"(?i)^(headers?|authorization|proxy-authorization|x-api-key|api[_-]?key|apikey|access[_-]?token|"
+    r"token|secret|client[_-]?secret|password|cookie|set-cookie)$"
+)
+
+# Flat columns of ``jobs`` (beyond the key), in the order ``rows()`` returns them after ``local_id``.
+_JOB_COLUMNS: Final = (
+    "provider", "account", "model", "provider_id", "state", "title", "style", "lyrics", "lyrics_chars",
+    "bitrate", "sample_rate", "audio_format", "instrumental", "error", "duration_s",
+    "created_us", "submitted_us", "started_us", "finished_us", "updated_us",
+)
+
+#: The columns of ``Ledger.rows()``, in order.
+ROW_COLUMNS: Final = ("local_id", *_JOB_COLUMNS, "audio_path", "audio_sha256", "audio_bytes")
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    local_id      TEXT PRIMARY KEY,
+    provider      TEXT NOT NULL,
+    account       TEXT,
+    model         TEXT,
+    provider_id   TEXT,
+    state         TEXT NOT NULL,
+    title         TEXT,
+    style         TEXT,
+    lyrics        TEXT,
+    lyrics_chars  INTEGER,
+    bitrate       INTEGER,
+    sample_rate   INTEGER,
+    audio_format  TEXT,
+    instrumental  INTEGER,
+    error         TEXT,
+    duration_s    REAL,
+    created_us    INTEGER,
+    submitted_us  INTEGER,
+    started_us    INTEGER,
+    finished_us   INTEGER,
+    updated_us    INTEGER NOT NULL,
+    note          TEXT,
+    request_json  TEXT NOT NULL,
+    job_json      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, provider);
+CREATE INDEX IF NOT EXISTS jobs_provider ON jobs (provider, created_us);
+CREATE INDEX IF NOT EXISTS jobs_provider_id ON jobs (provider, provider_id);
+CREATE TABLE IF NOT EXISTS history (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    local_id  TEXT NOT NULL,
+    at_us     INTEGER NOT NULL,
+    state     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_job ON history (local_id, seq);
+CREATE TABLE IF NOT EXISTS audio (
+    local_id  TEXT PRIMARY KEY,
+    path      TEXT NOT NULL,
+    sha256    TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    saved_us  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audio_sha ON audio (sha256);
+CREATE TABLE IF NOT EXISTS audio_facts (
+    sha256    TEXT NOT NULL,
+    version   INTEGER NOT NULL,
+    facts     TEXT NOT NULL,
+    PRIMARY KEY (sha256, version)
+);
+"""
+
+
+def default_ledger_path() -> Path:
+    """Where the ledger lives by default: ``$MINIMAX_NB_LEDGER``, else ``./.minimax_nb/ledger.sqlite``."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    return Path.cwd() / ".minimax_nb" / "ledger.sqlite"
+
+
+def _us(dt: datetime | None) -> int | None:
+    """Microseconds since the epoch (naive datetimes are taken as UTC)."""
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return round(dt.timestamp() * 1_000_000)
+
+
+def _from_us(us: int) -> datetime:
+    return datetime.fromtimestamp(us / 1_000_000, UTC)
+
+
+class _Scrubber:
+    """Removes header-like mapping keys and redacts bearer tokens and known secrets in strings."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self._secrets: list[str] = [s for s in secrets if s and len(s) >= 4]
+
+    def add(self, secret: str | None) -> None:
+        if secret and len(secret) >= 4 and secret not in self._secrets:
+            self._secrets.append(secret)
+
+    def text(self, value: str | None) -> str | None:
+        return None if value is None else redact(value, self._secrets)
+
+    def tree(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value, self._secrets)
+        if isinstance(value, Mapping):
+            return {str(k): self.tree(v) for k, v in value.items() if not _SECRET_KEY.match(str(k))}
+        if isinstance(value, list | tuple):
+            return [self.tree(v) for v in value]
+        return value
+
+    def dumps(self, value: Any) -> str:
+        text = json.dumps(self.tree(value), ensure_ascii=False, separators=(",", ":"), default=str)
+        return redact(text, self._secrets)  # belt and braces: catches tokens split across fields too
+
+    def __repr__(self) -> str:
+        return f"<_Scrubber {len(self._secrets)} secrets>"
+
+
+class Ledger:
+    """A SQLite store of jobs, their state history, saved audio files and cached audio measurements.
+
+    Args:
+        path: the database file. ``None`` uses ``default_ledger_path()`` (its directories are created);
+            ``":memory:"`` keeps everything in memory (one ``Ledger`` object only).
+        secrets: extra strings (API keys) to scrub from everything stored, on top of bearer tokens.
+        timeout: seconds to wait for another writer's lock before failing (``busy_timeout``).
+
+    Use it as a context manager, or call ``close()``.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        secrets: Iterable[str | None] = (),
+        timeout: float = 30.0,
+    ) -> None:
+        if path is None:
+            path = default_ledger_path()
+        self._memory = str(path) == ":memory:"
+        self.path: Path | None = None if self._memory else Path(path).expanduser().absolute()
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._scrub = _Scrubber(secrets)
+        self._lock = threading.RLock()
+        self._closed = False
+        self._conn = sqlite3.connect(
+            ":memory:" if self.path is None else str(self.path),
+            timeout=timeout,
+            isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+            check_same_thread=False,
+        )
+        self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        if not self._memory:
+            self._retry_busy(lambda: self._conn.execute("PRAGMA journal_mode = WAL"))
+        self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across process crashes
+        self._conn.execute("PRAGMA foreign_keys = OFF")
+        with self._write() as cur:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    cur.execute(statement)
+            cur.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                        (str(SCHEMA_VERSION),))
+
+    # ---------------------------------------------------------------- plumbing
+
+    def _retry_busy(self, fn: Any, attempts: int = 50) -> Any:
+        for i in range(attempts):
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:  # journal_mode change can race with a peer
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                time.sleep(0.02 * (i + 1))
+        return fn()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Cursor]:
+        """One short write transaction (``BEGIN IMMEDIATE``: the write lock is taken up front)."""
+        with self._lock:
+            self._check_open()
+            cur = self._conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            self._check_open()
+            return self._conn.execute(sql, params).fetchall()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this Ledger is closed")
+
+    def add_secret(self, secret: str | None) -> None:
+        """Also scrub ``secret`` (an API key) from everything stored from now on."""
+        self._scrub.add(secret)
+
+    # ---------------------------------------------------------------- writes
+
+    def _columns(self, job: Job, state: str) -> dict[str, Any]:
+        req = job.request
+        lyrics = job.lyrics if job.lyrics is not None else req.lyrics
+        now = _us(utcnow())
+        return {
+            "provider": job.provider,
+            "account": self._scrub.text(job.account),
+            "model": job.model or req.model,
+            "provider_id": job.id,
+            "state": state,
+            "title": self._scrub.text(job.title if job.title is not None else req.title),
+            "style": self._scrub.text(job.style if job.style is not None else req.style),
+            "lyrics": self._scrub.text(lyrics),
+            "lyrics_chars": len(lyrics) if lyrics is not None else None,
+            "bitrate": req.bitrate,
+            "sample_rate": req.sample_rate,
+            "audio_format": req.audio_format,
+            "instrumental": int(bool(req.instrumental)),
+            "error": self._scrub.text(job.error),
+            "duration_s": job.duration_s,
+            "created_us": _us(job.created_at),
+            "submitted_us": _us(job.submitted_at),
+            "started_us": _us(job.started_at),
+            "finished_us": _us(job.finished_at),
+            "updated_us": now,
+            "request_json": self._scrub.dumps(req.to_dict()),
+            "job_json": self._scrub.dumps(job.to_dict()),
+        }
+
+    def _upsert(self, cur: sqlite3.Cursor, job: Job, state: str, note: str | None = None,
+                *, force: bool = True) -> bool:
+        """Write ``job`` in ``state``; a history row if the state changed. Returns whether it wrote."""
+        row = cur.execute("SELECT state FROM jobs WHERE local_id = ?", (job.local_id,)).fetchone()
+        old = row[0] if row else None
+        if not force and old in FINAL_STATES and state not in FINAL_STATES:
+            return False
+        cols = self._columns(job, state)
+        cols["note"] = self._scrub.text(note)
+        if old is None:
+            names = ", ".join(["local_id", *cols])
+            marks = ", ".join("?" * (len(cols) + 1))
+            cur.execute(f"INSERT INTO jobs ({names}) VALUES ({marks})", (job.local_id, *cols.values()))
+        else:
+            if note is None:
+                del cols["note"]  # keep an earlier note (why a job is unknown)
+            sets = ", ".join(f"{k} = ?" for k in cols)
+            cur.execute(f"UPDATE jobs SET {sets} WHERE local_id = ?", (*cols.values(), job.local_id))
+        if old != state:
+            cur.execute("INSERT INTO history (local_id, at_us, state) VALUES (?, ?, ?)",
+                        (job.local_id, cols["updated_us"], state))
+        return True
+
+    def record_submitting(self, job: Job) -> None:
+        """Write ``job`` in state ``"submitting"`` with its request. Call it BEFORE the submit is sent."""
+        with self._write() as cur:
+            self._upsert(cur, job, SUBMITTING)
+
+    def record(self, job: Job) -> None:
+        """Insert or update ``job`` (by ``local_id``) in its status; a history row when the state changed.
+
+        A non-final status never replaces a final one (a late, stale snapshot is ignored).
+        """
+        with self._write() as cur:
+            self._upsert(cur, job, job.status.value, force=False)
+
+    def record_audio(self, job: Job, path: str | os.PathLike[str], sha256: str, size: int) -> None:
+        """Remember that ``job``'s audio was saved at ``path`` (stored absolute) with this hash and size.
+
+        The stored job gets ``audio_path`` set; the job row is written too if it is not there yet.
+        """
+        abspath = Path(path).expanduser().absolute()
+        job = job if job.audio_path == abspath else job.evolve(audio_path=abspath)
+        with self._write() as cur:
+            row = cur.execute("SELECT state FROM jobs WHERE local_id = ?", (job.local_id,)).fetchone()
+            if row is None or not (row[0] in FINAL_STATES and not job.is_final):
+                self._upsert(cur, job, job.status.value, force=False)
+            else:  # keep the final state, but remember the path in the stored job
+                stored = json.loads(cur.execute("SELECT job_json FROM jobs WHERE local_id = ?",
+                                                (job.local_id,)).fetchone()[0])
+                stored["audio_path"] = str(abspath)
+                cur.execute("UPDATE jobs SET job_json = ? WHERE local_id = ?",
+                            (self._scrub.dumps(stored), job.local_id))
+            cur.execute(
+                "INSERT INTO audio (local_id, path, sha256, size, saved_us) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (local_id) DO UPDATE SET path = excluded.path, sha256 = excluded.sha256, "
+                "size = excluded.size, saved_us = excluded.saved_us",
+                (job.local_id, str(abspath), sha256.lower(), int(size), _us(utcnow())),
+            )
+
+    def mark_unknown(self, job: Job, reason: str) -> None:
+        """Mark a job whose fate cannot be known (left in ``"submitting"`` by a crash) as ``"unknown"``.
+
+        Such a job is never resubmitted; ``reason`` is kept (``note``) and shown as its error.
+        """
+        reason = self._scrub.text(reason) or ""
+        if job.error is None:
+            job = job.evolve(error=reason)
+        with self._write() as cur:
+            self._upsert(cur, job, UNKNOWN, note=reason)
+
+    # ---------------------------------------------------------------- reads
+
+    def _job(self, job_json: str, audio_path: str | None) -> Job:
+        data = json.loads(job_json)
+        if audio_path:
+            data["audio_path"] = audio_path
+        return Job.from_dict(data)
+
+    def get(self, local_id: str) -> Job | None:
+        """The last stored ``Job`` with this ``local_id``, or ``None``."""
+        rows = self._read(
+            "SELECT j.job_json, a.path FROM jobs j LEFT JOIN audio a ON a.local_id = j.local_id "
+            "WHERE j.local_id = ?", (local_id,))
+        return self._job(*rows[0]) if rows else None
+
+    def find(self, provider: str, provider_id: str) -> Job | None:
+        """The stored job with this provider's id, or ``None``."""
+        rows = self._read(
+            "SELECT j.job_json, a.path FROM jobs j LEFT JOIN audio a ON a.local_id = j.local_id "
+            "WHERE j.provider = ? AND j.provider_id = ? ORDER BY j.created_us DESC LIMIT 1",
+            (provider, provider_id))
+        return self._job(*rows[0]) if rows else None
+
+    def _jobs_where(self, where: str, params: Sequence[Any], provider: str | None) -> list[Job]:
+        sql = ("SELECT j.job_json, a.path FROM jobs j LEFT JOIN audio a ON a.local_id = j.local_id "
+               f"WHERE {where}")
+        if provider is not None:
+            sql += " AND j.provider = ?"
+            params = (*params, provider)
+        sql += " ORDER BY j.created_us, j.rowid"
+        return [self._job(*r) for r in self._read(sql, params)]
+
+    def jobs(self, provider: str | None = None) -> list[Job]:
+        """Every stored job (of ``provider`` if given), oldest first."""
+        return self._jobs_where("1", (), provider)
+
+    def unfinished(self, provider: str | None = None) -> list[Job]:
+        """Jobs in ``submitting``, ``queued`` or ``running`` state, oldest first (what ``resume()`` takes)."""
+        marks = ", ".join("?" * len(UNFINISHED_STATES))
+        return self._jobs_where(f"j.state IN ({marks})", UNFINISHED_STATES, provider)
+
+    def state(self, local_id: str) -> str:
+        """``"submitting"``, ``"unknown"`` or a ``JobStatus`` value. ``KeyError`` for an unknown id."""
+        rows = self._read("SELECT state FROM jobs WHERE local_id = ?", (local_id,))
+        if not rows:
+            raise KeyError(local_id)
+        return str(rows[0][0])
+
+    def states(self, provider: str | None = None) -> dict[str, str]:
+        """``{local_id: state}`` for every job (of ``provider``)."""
+        if provider is None:
+            rows = self._read("SELECT local_id, state FROM jobs")
+        else:
+            rows = self._read("SELECT local_id, state FROM jobs WHERE provider = ?", (provider,))
+        return {r[0]: r[1] for r in rows}
+
+    def missing_audio(self, provider: str | None = None) -> list[Job]:
+        """Completed jobs without a saved audio file (never saved, or the saved file is gone)."""
+        sql = ("SELECT j.job_json, a.path FROM jobs j LEFT JOIN audio a ON a.local_id = j.local_id "
+               "WHERE j.state = ?")
+        params: tuple[Any, ...] = (JobStatus.COMPLETED.value,)
+        if provider is not None:
+            sql += " AND j.provider = ?"
+            params = (*params, provider)
+        sql += " ORDER BY j.created_us, j.rowid"
+        out = []
+        for job_json, path in self._read(sql, params):
+            if path is None or not Path(path).is_file():
+                job = self._job(job_json, None)
+                out.append(job.evolve(audio_path=None) if path else job)
+        return out
+
+    def history(self, local_id: str) -> list[tuple[datetime, str]]:
+        """Every state this job went through, with the time (UTC) it was recorded, oldest first."""
+        rows = self._read("SELECT at_us, state FROM history WHERE local_id = ? ORDER BY seq", (local_id,))
+        return [(_from_us(at), state) for at, state in rows]
+
+    def note(self, local_id: str) -> str | None:
+        """The reason given to ``mark_unknown`` for this job, if any."""
+        rows = self._read("SELECT note FROM jobs WHERE local_id = ?", (local_id,))
+        return rows[0][0] if rows else None
+
+    def audio(self, local_id: str) -> tuple[Path, str, int] | None:
+        """``(path, sha256, size)`` of the saved audio of this job, or ``None``."""
+        rows = self._read("SELECT path, sha256, size FROM audio WHERE local_id = ?", (local_id,))
+        return (Path(rows[0][0]), rows[0][1], rows[0][2]) if rows else None
+
+    def __len__(self) -> int:
+        return int(self._read("SELECT COUNT(*) FROM jobs")[0][0])
+
+    def __contains__(self, local_id: object) -> bool:
+        return bool(isinstance(local_id, str) and self._read(
+            "SELECT 1 FROM jobs WHERE local_id = ?", (local_id,)))
+
+    # ---------------------------------------------------------------- tables
+
+    def rows(self, provider: str | None = None) -> list[tuple[Any, ...]]:
+        """Flat rows for building tables, in ``ROW_COLUMNS`` order (times in µs since the epoch, UTC)."""
+        cols = ", ".join([*(f"j.{c}" for c in ("local_id", *_JOB_COLUMNS)), "a.path", "a.sha256", "a.size"])
+        sql = f"SELECT {cols} FROM jobs j LEFT JOIN audio a ON a.local_id = j.local_id"
+        params: tuple[Any, ...] = ()
+        if provider is not None:
+            sql += " WHERE j.provider = ?"
+            params = (provider,)
+        sql += " ORDER BY j.created_us, j.rowid"
+        return self._read(sql, params)
+
+    def cached_facts(self, shas: Iterable[str], version: int) -> dict[str, dict[str, Any]]:
+        """Audio measurements stored by ``store_facts`` for these sha256 hashes (same ``version``)."""
+        wanted = sorted(set(shas))
+        out: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i:i + 500]
+            marks = ", ".join("?" * len(chunk))
+            for sha, facts in self._read(
+                    f"SELECT sha256, facts FROM audio_facts WHERE version = ? AND sha256 IN ({marks})",
+                    (version, *chunk)):
+                out[sha] = json.loads(facts)
+        return out
+
+    def store_facts(self, facts: Mapping[str, Mapping[str, Any]], version: int) -> None:
+        """Cache audio measurements by sha256 (``{sha256: {name: value}}``)."""
+        if not facts:
+            return
+        with self._write() as cur:
+            cur.executemany(
+                "INSERT OR REPLACE INTO audio_facts (sha256, version, facts) VALUES (?, ?, ?)",
+                [(sha, version, json.dumps(dict(f), default=str)) for sha, f in facts.items()])
+
+    def to_dataframe(self, measure: bool = True) -> pd.DataFrame:
+        """One row per job, with audio measurements when ``measure``: see ``minimax_nb.results``."""
+        from minimax_nb.results.frame import build_frame  # results sit beside the ledger, built on it
+
+        return build_frame(self, measure=measure)
+
+    # ---------------------------------------------------------------- lifetime
+
+    def close(self) -> None:
+        """Close the database connection (idempotent)."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # interpreter shutdown
+            self.close()
+
+    def __repr__(self) -> str:
+        where = ":memory:" if self.path is None else str(self.path)
+        return f"<Ledger {where}{' closed' if self._closed else ''}>"
