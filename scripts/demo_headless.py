@@ -1,0 +1,47 @@
+"""The headless demo: one song made offline on provider "local", its DataFrame row and file path.
+
+Run by ``bash scripts/demo.sh --headless`` (or directly with the venv's python). No key, no network:
+the emulator and the synthesizer run in this process. Exit code 0 when the song was made.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+LYRICS = """[Verse]
+Lights come on across the harbor
+Every window tells a tale
+[Chorus]
+Sing it loud, the night is ours
+Sing it loud and never fail
+"""
+
+
+def main() -> int:
+    import pandas as pd
+
+    from minimax_nb import MusicClient, MusicRequest
+    from minimax_nb.results import results
+
+    out = Path("out")
+    out.mkdir(exist_ok=True)
+    request = MusicRequest(lyrics=LYRICS, style="upbeat synth-pop, bright female vocals", title="Harbor Lights")
+    print("Generating one song on provider 'local' (offline emulator + synthesizer)...", flush=True)
+    with MusicClient(provider="local") as client:
+        job = client.generate(request)
+        if job.audio_path is None and job.status.value == "completed":
+            job = job.evolve(audio_path=client.download(job, dest=out))
+    frame = results()
+    row = frame[frame["local_id"] == job.local_id]
+    with pd.option_context("display.max_columns", None, "display.width", 200):
+        print(row.T.to_string() if len(row) else frame.tail(1).T.to_string())
+    print()
+    print(f"status:   {job.status.value}")
+    print(f"duration: {job.duration_s} s")
+    print(f"file:     {Path(job.audio_path).resolve() if job.audio_path else '-'}")
+    return 0 if job.status.value == "completed" and job.audio_path else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

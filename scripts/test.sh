@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# scripts/test.sh — set everything up, then run the whole suite: ruff, mypy (strict on minimax_nb/),
+# pytest without the browser tests (2 workers), then the browser tests serially.
+#
+#   bash scripts/test.sh                  # what CI runs (.ci/run)
+#   bash scripts/test.sh -k cli -x        # extra arguments go to both pytest runs
+#
+# Fails on any failure, and when pytest collects no test (its exit code 5). Under CI=true the browser
+# tests may not skip: a missing Chromium fails the run.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+bash scripts/setup.sh
+
+PY="$ROOT/.venv/bin/python"
+ARTIFACTS="${MINIMAX_NB_ARTIFACTS:-$ROOT/artifacts}"
+mkdir -p "$ARTIFACTS"
+export MINIMAX_NB_ARTIFACTS="$ARTIFACTS"
+export MPLBACKEND="${MPLBACKEND:-Agg}"
+export PYTHONDONTWRITEBYTECODE=1
+# Tests must never talk to a real provider, whatever the developer's shell holds.
+unset USEAPI_API_TOKEN AIMLAPI_API_KEY APIIN_API_KEY MINIMAX_API_KEY || true
+
+trap 'printf "\n[test.sh] artifacts (junit XML, screenshots): %s\n" "$ARTIFACTS"' EXIT
+
+step() { printf '\n==== %s\n' "$*"; }
+start=$(date +%s)
+
+step "ruff check ."
+"$PY" -m ruff check .
+
+step "mypy (strict, minimax_nb/)"
+"$PY" -m mypy
+
+CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
+if [ ! -x "$CHROMIUM" ]; then
+  if [ "${CI:-}" = "true" ]; then
+    echo "ERROR: CI=true but Chromium is missing at $CHROMIUM: the browser tests may not skip in CI." >&2
+    echo "       scripts/setup.sh installs it with apt-get (needs root or sudo -n)." >&2
+    exit 1
+  fi
+  echo "NOTE: Chromium not found at $CHROMIUM: the browser tests will skip."
+fi
+
+run_pytest() {  # run_pytest LABEL ARGS... ; exit 5 (nothing collected) is a failure
+  local label="$1"; shift
+  local rc=0
+  "$PY" -m pytest "$@" || rc=$?
+  if [ "$rc" = "5" ]; then
+    echo "ERROR: pytest ($label) collected no test (exit code 5)." >&2
+    return 5
+  fi
+  return "$rc"
+}
+
+step "pytest -m 'not browser' -n 2"
+run_pytest "not browser" -m "not browser" -n 2 -p no:cacheprovider \
+  --junitxml="$ARTIFACTS/junit-main.xml" "$@"
+
+step "pytest -m browser (serial)"
+rc=0
+"$PY" -m pytest -m browser -p no:cacheprovider --junitxml="$ARTIFACTS/junit-browser.xml" "$@" || rc=$?
+if [ "$rc" = "5" ]; then
+  if [ "$#" -gt 0 ]; then
+    echo "(no browser test among the selected tests)"
+    rc=0
+  else
+    echo "ERROR: the full run found no browser test (pytest exit code 5)." >&2
+  fi
+fi
+[ "$rc" = "0" ] || exit "$rc"
+
+printf '\n==== all green in %ss\n' "$(( $(date +%s) - start ))"
