@@ -1,0 +1,190 @@
+"""Transitions, history, filters and lifetime of the SQLite job ledger."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from minimax_nb.ledger import SUBMITTING, UNKNOWN, Ledger, default_ledger_path
+from minimax_nb.models import Job, JobStatus, MusicRequest
+
+
+def make_job(provider: str = "useapi", **kw: object) -> Job:
+    req = MusicRequest(lyrics="[Verse]\nhello world", style="synth-pop", title="Hello", bitrate=256000,
+                       sample_rate=44100, audio_format="mp3")
+    return Job(provider=provider, request=req, model="music-1.5", **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def led(tmp_path: Path) -> Ledger:
+    ledger = Ledger(tmp_path / "sub" / "ledger.sqlite")
+    yield ledger  # type: ignore[misc]
+    ledger.close()
+
+
+def test_full_lifecycle_history(led: Ledger) -> None:
+    job = make_job()
+    led.record_submitting(job)
+    assert led.state(job.local_id) == SUBMITTING
+    assert [j.local_id for j in led.unfinished()] == [job.local_id]
+    job = job.evolve(id="prov-1", submitted_at=datetime.now(UTC))
+    led.record(job)
+    assert led.state(job.local_id) == "queued"
+    led.record(job)  # same status again: no new history row
+    job = job.evolve(status=JobStatus.RUNNING)
+    led.record(job)
+    job = job.evolve(status=JobStatus.COMPLETED, duration_s=61.5, audio_url="http://127.0.0.1/a.mp3")
+    led.record(job)
+    hist = led.history(job.local_id)
+    assert [s for _, s in hist] == ["submitting", "queued", "running", "completed"]
+    times = [t for t, _ in hist]
+    assert times == sorted(times)
+    assert all(t.tzinfo is not None for t in times)
+    assert led.unfinished() == []
+    got = led.get(job.local_id)
+    assert got is not None
+    assert got.id == "prov-1"
+    assert got.status is JobStatus.COMPLETED
+    assert got.duration_s == 61.5
+    assert got.request == job.request
+    assert got.started_at == job.started_at
+    assert got.finished_at == job.finished_at
+    assert led.find("useapi", "prov-1") == got
+    assert led.find("aimlapi", "prov-1") is None
+
+
+def test_final_state_is_not_moved_back_by_a_stale_snapshot(led: Ledger) -> None:
+    job = make_job(id="x")
+    running = job.evolve(status=JobStatus.RUNNING)
+    done = running.evolve(status=JobStatus.FAILED, error="boom")
+    led.record(running)
+    led.record(done)
+    led.record(running)  # a late poll answer
+    assert led.state(job.local_id) == "failed"
+    got = led.get(job.local_id)
+    assert got is not None and got.error == "boom"
+    assert [s for _, s in led.history(job.local_id)] == ["running", "failed"]
+
+
+def test_mark_unknown_leaves_unfinished_and_keeps_reason(led: Ledger) -> None:
+    job = make_job()
+    led.record_submitting(job)
+    led.mark_unknown(job, "crashed between sending and the answer")
+    assert led.state(job.local_id) == UNKNOWN
+    assert led.unfinished() == []
+    assert led.note(job.local_id) == "crashed between sending and the answer"
+    got = led.get(job.local_id)
+    assert got is not None and got.error == "crashed between sending and the answer"
+    # matched later against the provider's list: it moves on
+    led.record(job.evolve(id="found", status=JobStatus.RUNNING))
+    assert led.state(job.local_id) == "running"
+    assert [s for _, s in led.history(job.local_id)] == ["submitting", "unknown", "running"]
+
+
+def test_filters_by_provider_and_order(led: Ledger) -> None:
+    a = make_job("useapi")
+    b = make_job("aimlapi", status=JobStatus.RUNNING)
+    c = make_job("aimlapi", status=JobStatus.COMPLETED)
+    for j in (a, b, c):
+        led.record(j)
+    assert [j.local_id for j in led.jobs()] == [a.local_id, b.local_id, c.local_id]
+    assert [j.local_id for j in led.jobs("aimlapi")] == [b.local_id, c.local_id]
+    assert [j.local_id for j in led.unfinished("aimlapi")] == [b.local_id]
+    assert [j.local_id for j in led.unfinished("useapi")] == [a.local_id]
+    assert led.states() == {a.local_id: "queued", b.local_id: "running", c.local_id: "completed"}
+    assert len(led) == 3
+    assert a.local_id in led and "nope" not in led
+
+
+def test_missing_audio_and_record_audio(led: Ledger, tmp_path: Path) -> None:
+    done = make_job(id="d1", status=JobStatus.COMPLETED)
+    other = make_job(id="d2", status=JobStatus.COMPLETED)
+    failed = make_job(id="d3", status=JobStatus.FAILED)
+    for j in (done, other, failed):
+        led.record(j)
+    assert {j.local_id for j in led.missing_audio()} == {done.local_id, other.local_id}
+    path = tmp_path / "song.mp3"
+    path.write_bytes(b"ID3 fake")
+    led.record_audio(done, path, "AB" * 32, 8)
+    assert [j.local_id for j in led.missing_audio()] == [other.local_id]
+    got = led.get(done.local_id)
+    assert got is not None and got.audio_path == path.absolute()
+    assert got.status is JobStatus.COMPLETED
+    assert led.audio(done.local_id) == (path.absolute(), "ab" * 32, 8)
+    path.unlink()  # the file was deleted: it is missing again
+    assert {j.local_id for j in led.missing_audio()} == {done.local_id, other.local_id}
+    assert led.missing_audio("aimlapi") == []
+
+
+def test_record_audio_does_not_regress_a_final_state(led: Ledger, tmp_path: Path) -> None:
+    job = make_job(id="z", status=JobStatus.RUNNING)
+    done = job.evolve(status=JobStatus.COMPLETED)
+    led.record(done)
+    led.record_audio(job, tmp_path / "z.wav", "cd" * 32, 3)  # stale snapshot with the audio
+    assert led.state(job.local_id) == "completed"
+    got = led.get(job.local_id)
+    assert got is not None and got.audio_path == (tmp_path / "z.wav").absolute()
+
+
+def test_state_of_unknown_id_raises_and_get_returns_none(led: Ledger) -> None:
+    with pytest.raises(KeyError):
+        led.state("missing")
+    assert led.get("missing") is None
+    assert led.history("missing") == []
+
+
+def test_memory_ledger_and_context_manager() -> None:
+    with Ledger(":memory:") as led:
+        job = make_job()
+        led.record(job)
+        assert led.state(job.local_id) == "queued"
+        assert "memory" in repr(led)
+    assert led.closed
+    with pytest.raises(RuntimeError):
+        led.jobs()
+    led.close()  # idempotent
+
+
+def test_default_path_from_env_and_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MINIMAX_NB_LEDGER", raising=False)
+    assert default_ledger_path() == tmp_path / ".minimax_nb" / "ledger.sqlite"
+    with Ledger() as led:
+        led.record(make_job())
+    assert (tmp_path / ".minimax_nb" / "ledger.sqlite").is_file()
+    target = tmp_path / "elsewhere" / "l.db"
+    monkeypatch.setenv("MINIMAX_NB_LEDGER", str(target))
+    assert default_ledger_path() == target
+    with Ledger() as led:
+        assert led.path == target
+        assert len(led) == 0
+
+
+def test_reopen_sees_everything_and_uses_wal(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    job = make_job(id="keep")
+    with Ledger(path) as led:
+        led.record_submitting(job)
+        led.record(job.evolve(status=JobStatus.RUNNING))
+    with Ledger(path) as led:
+        assert led.state(job.local_id) == "running"
+        assert [s for _, s in led.history(job.local_id)] == ["submitting", "running"]
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        cols = {r[1] for r in con.execute("PRAGMA table_info(jobs)")}
+        assert {"account", "model", "provider", "provider_id", "state", "request_json", "job_json",
+                "submitted_us", "finished_us"} <= cols
+        indexes = {r[1] for r in con.execute("PRAGMA index_list(jobs)")}
+        assert "jobs_provider" in indexes
+    finally:
+        con.close()
+
+
+def test_fact_cache_round_trip(led: Ledger) -> None:
+    led.store_facts({"aa": {"peak_dbfs": -3.0, "channels": 2}}, version=1)
+    assert led.cached_facts(["aa", "bb"], version=1) == {"aa": {"peak_dbfs": -3.0, "channels": 2}}
+    assert led.cached_facts(["aa"], version=2) == {}
