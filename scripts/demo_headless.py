@@ -24,14 +24,11 @@ def main() -> int:
     from minimax_nb import MusicClient, MusicRequest
     from minimax_nb.results import results
 
-    out = Path("out")
-    out.mkdir(exist_ok=True)
-    request = MusicRequest(lyrics=LYRICS, style="upbeat synth-pop, bright female vocals", title="Harbor Lights")
+    request = MusicRequest(lyrics=LYRICS, style="upbeat synth-pop, bright female vocals",
+                           title="Harbor Lights")
     print("Generating one song on provider 'local' (offline emulator + synthesizer)...", flush=True)
     with MusicClient(provider="local") as client:
         job = client.generate(request)
-        if job.audio_path is None and job.status.value == "completed":
-            job = job.evolve(audio_path=client.download(job, dest=out))
     frame = results()
     row = frame[frame["local_id"] == job.local_id]
     with pd.option_context("display.max_columns", None, "display.width", 200):

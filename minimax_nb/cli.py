@@ -1,0 +1,340 @@
+"""The command line: ``python -m minimax_nb`` (also installed as ``minimax-nb``).
+
+    python -m minimax_nb generate --provider local --lyrics-file song.txt --style pop -o out/
+    python -m minimax_nb jobs                 # the ledger as a table
+    python -m minimax_nb resume               # finish what a crash or a restart left behind
+
+``generate`` shows each status change with the time elapsed and prints the result (file, duration,
+status). Keys come from the environment (``USEAPI_API_TOKEN``, ``AIMLAPI_API_KEY``, ``APIIN_API_KEY``,
+``MINIMAX_API_KEY``); provider ``local`` needs none and never leaves this machine.
+
+Exit codes: ``0`` done, ``1`` the job failed or was moderated (or the provider could not be reached),
+``2`` bad usage or a request that does not validate (nothing was sent), ``130`` interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from minimax_nb.ledger import Ledger
+    from minimax_nb.models import Job
+    from minimax_nb.transport.sync import MusicClient
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+PROVIDER_CHOICES = ("local", "useapi", "aimlapi", "apiin", "minimax")
+#: Seconds between two "still working" lines while the status does not change.
+HEARTBEAT_S = 10.0
+
+
+class UsageError(Exception):
+    """A problem with the command line or the request: exit code 2, nothing was sent."""
+
+
+# ------------------------------------------------------------------------------------------ parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``argparse`` parser of ``python -m minimax_nb`` (sub-commands generate, jobs, resume)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m minimax_nb",
+        description="MiniMax AI music generation from the command line (provider 'local' works offline).",
+        epilog="Exit codes: 0 ok, 1 job failed/moderated, 2 usage or validation error.",
+    )
+    parser.add_argument("--ledger", metavar="PATH",
+                        help="job ledger file (default: $MINIMAX_NB_LEDGER or ./.minimax_nb/ledger.sqlite)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    gen = sub.add_parser("generate", help="make one song and download it",
+                         description="Submit one song, show its progress, download it and print the result.")
+    gen.add_argument("--provider", choices=PROVIDER_CHOICES, default=None,
+                     help="default: the first provider whose key is set in the environment, else local")
+    lyr = gen.add_mutually_exclusive_group(required=True)
+    lyr.add_argument("--lyrics-file", metavar="FILE", help="a text file with the lyrics ('-' reads stdin)")
+    lyr.add_argument("--lyrics", metavar="TEXT", help="the lyrics inline (use \\n for new lines)")
+    gen.add_argument("--style", help="free-text description of the music, e.g. 'pop' or 'lo-fi jazz'")
+    gen.add_argument("--style-id", help="useapi v1: a style id from its styles list")
+    gen.add_argument("--title")
+    gen.add_argument("--model", help="the provider's model name (default: the provider's default)")
+    gen.add_argument("--account", help="useapi: the account to use when several are configured")
+    gen.add_argument("--instrumental", action="store_true", help="ask for no vocals where supported")
+    gen.add_argument("-o", "--output", metavar="DIR", default="out",
+                     help="directory for the audio file (default: ./out)")
+    gen.add_argument("--speed", type=float, metavar="X",
+                     help="provider local: emulator speed-up (default $MINIMAX_NB_LOCAL_SPEED or 10)")
+    gen.add_argument("--timeout", type=float, metavar="S", help="give up waiting after S seconds")
+    gen.add_argument("-q", "--quiet", action="store_true", help="no progress lines, only the result")
+
+    jobs = sub.add_parser("jobs", help="list the jobs in the ledger",
+                          description="List the ledger as a table.")
+    jobs.add_argument("--provider", choices=PROVIDER_CHOICES)
+    jobs.add_argument("-n", "--limit", type=int, default=50,
+                      help="show the newest N jobs (default 50, 0 = all)")
+
+    res = sub.add_parser("resume", help="finish unfinished jobs and fetch missing audio",
+                         description="Re-attach to every unfinished job in the ledger (never resubmitting), "
+                                     "wait for each to end and download audio completed jobs lack.")
+    res.add_argument("--provider", choices=PROVIDER_CHOICES,
+                     help="only this provider (default: every provider with unfinished work)")
+    res.add_argument("--speed", type=float, metavar="X", help="provider local: emulator speed-up")
+    return parser
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _read_lyrics(args: argparse.Namespace, stdin: TextIO) -> str:
+    if args.lyrics is not None:
+        return str(args.lyrics).replace("\\n", "\n")
+    name = str(args.lyrics_file)
+    if name == "-":
+        return stdin.read()
+    path = Path(name)
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read the lyrics file {name!r}: {exc.strerror or exc}") from None
+
+
+def _open_ledger(path: str | None, *, must_exist: bool) -> Ledger | None:
+    from minimax_nb.ledger import Ledger, default_ledger_path
+
+    where = Path(path) if path else default_ledger_path()
+    if must_exist and not where.exists():
+        return None
+    return Ledger(where)
+
+
+def _client(provider: str | None, *, model: str | None = None, account: str | None = None,
+            ledger: str | None = None, speed: float | None = None, download_dir: Path | None = None,
+            ) -> MusicClient:
+    from minimax_nb.transport.sync import MusicClient
+
+    kwargs: dict[str, Any] = {}
+    if ledger:
+        kwargs["ledger"] = ledger
+    if speed is not None:
+        kwargs["emulator_speed"] = speed
+    if download_dir is not None:
+        kwargs["download_dir"] = download_dir
+    return MusicClient(provider=provider, model=model, account=account, **kwargs)
+
+
+def _fmt_s(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} s"
+
+
+class _Progress:
+    """Prints a line at each status change (and a heartbeat while nothing changes), with the time."""
+
+    def __init__(self, out: TextIO, *, quiet: bool = False, clock: Any = time.monotonic) -> None:
+        self._out = out
+        self._quiet = quiet
+        self._clock = clock
+        self._t0 = clock()
+        self._last_status: str | None = None
+        self._last_line = self._t0
+
+    def elapsed(self) -> float:
+        return float(self._clock() - self._t0)
+
+    def __call__(self, job: Job) -> None:
+        now = self._clock()
+        status = job.status.value
+        if status == self._last_status and now - self._last_line < HEARTBEAT_S:
+            return
+        word = status if status != self._last_status else f"still {status}"
+        self._last_status = status
+        self._last_line = now
+        if not self._quiet:
+            ident = f" ({job.provider}:{job.id})" if job.id else ""
+            print(f"[{now - self._t0:6.1f}s] {word}{ident}", file=self._out, flush=True)
+
+
+def _print_result(job: Job, out: TextIO, elapsed: float | None = None) -> None:
+    path = Path(job.audio_path).resolve() if job.audio_path else None
+    print(f"status:   {job.status.value}", file=out)
+    if job.title:
+        print(f"title:    {job.title}", file=out)
+    print(f"duration: {_fmt_s(job.duration_s)}", file=out)
+    print(f"file:     {path if path else '-'}", file=out)
+    if elapsed is not None:
+        print(f"elapsed:  {elapsed:.1f} s", file=out)
+    if job.error:
+        print(f"error:    {job.error}", file=out)
+
+
+def _exit_for(job: Job) -> int:
+    from minimax_nb.models import JobStatus
+
+    return EXIT_OK if job.status is JobStatus.COMPLETED else EXIT_FAILED
+
+
+# ------------------------------------------------------------------------------------------ commands
+
+
+def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
+    """``generate``: validate, submit, wait with progress, download, print the result."""
+    from minimax_nb.errors import MiniMaxError, ValidationError, WaitTimeoutError
+    from minimax_nb.models import JobStatus, MusicRequest
+
+    lyrics = _read_lyrics(args, stdin)
+    if args.speed is not None and args.speed <= 0:
+        raise UsageError("--speed must be positive")
+    request = MusicRequest(lyrics=lyrics, style=args.style, style_id=args.style_id, title=args.title,
+                           model=args.model, instrumental=bool(args.instrumental))
+    output = Path(args.output)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the output directory {str(output)!r}: {exc}") from None
+
+    with _client(args.provider, model=args.model, account=args.account, ledger=args.ledger,
+                 speed=args.speed, download_dir=output) as client:
+        issues = client.validate(request)
+        for issue in issues:
+            print(f"{issue.level}: {issue.field}: {issue.message}", file=err)
+        if any(issue.level == "error" for issue in issues):
+            print("nothing was sent.", file=err)
+            return EXIT_USAGE
+        progress = _Progress(err, quiet=bool(args.quiet))
+        if not args.quiet:
+            print(f"provider {client.provider}: submitting "
+                  f"{args.title or 'a song'} ({len(lyrics)} characters of lyrics)", file=err, flush=True)
+        try:
+            job = client.submit(request)
+            progress(job)
+            if not job.is_final:
+                job = client.wait(job, timeout=args.timeout, on_update=progress)
+                progress(job)
+            if job.status is JobStatus.COMPLETED and job.audio_path is None:
+                job = job.evolve(audio_path=client.download(job, dest=output))
+        except ValidationError as exc:
+            print(f"invalid request: {exc}", file=err)
+            return EXIT_USAGE
+        except WaitTimeoutError as exc:
+            print(f"gave up waiting after {args.timeout} s: {exc} (python -m minimax_nb resume picks it up)",
+                  file=err)
+            return EXIT_FAILED
+        except MiniMaxError as exc:
+            print(f"error: {type(exc).__name__}: {exc}", file=err)
+            return EXIT_FAILED
+    _print_result(job, out, progress.elapsed())
+    return _exit_for(job)
+
+
+_JOB_COLUMNS = ("local_id", "provider", "state", "model", "title", "created", "duration", "file")
+
+
+def _job_row(job: Job, state: str) -> tuple[str, ...]:
+    return (
+        job.local_id[:8],
+        job.provider,
+        state,
+        job.model or "-",
+        (job.title or job.request.title or "-")[:28],
+        job.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+        _fmt_s(job.duration_s),
+        str(job.audio_path) if job.audio_path else "-",
+    )
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain fixed-width text table (no pandas needed)."""
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in (header, *rows)]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def cmd_jobs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``jobs``: the ledger as a table, oldest first (the newest ``--limit``)."""
+    ledger = _open_ledger(args.ledger, must_exist=True)
+    if ledger is None:
+        print("no jobs yet (no ledger file).", file=out)
+        return EXIT_OK
+    with ledger:
+        jobs = ledger.jobs(provider=args.provider)
+        states = ledger.states(provider=args.provider)
+        where = ledger.path
+    if args.limit and args.limit > 0:
+        jobs = jobs[-args.limit:]
+    if not jobs:
+        print(f"no jobs in {where}.", file=out)
+        return EXIT_OK
+    rows = [_job_row(j, states.get(j.local_id, j.status.value)) for j in jobs]
+    print(format_table(_JOB_COLUMNS, rows), file=out)
+    print(f"\n{len(rows)} job(s) in {where}", file=out)
+    return EXIT_OK
+
+
+def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``resume``: per provider with unfinished work, ``client.resume()``; print each job's outcome."""
+    from minimax_nb.errors import MiniMaxError
+
+    ledger = _open_ledger(args.ledger, must_exist=True)
+    if ledger is None:
+        print("nothing to resume (no ledger file).", file=out)
+        return EXIT_OK
+    with ledger:
+        pending = [*ledger.unfinished(provider=args.provider), *ledger.missing_audio(provider=args.provider)]
+    providers = sorted({j.provider for j in pending})
+    if not providers:
+        print("nothing to resume: every job in the ledger is finished and has its audio.", file=out)
+        return EXIT_OK
+    code = EXIT_OK
+    for provider in providers:
+        print(f"resuming {sum(j.provider == provider for j in pending)} job(s) at {provider}...",
+              file=err, flush=True)
+        try:
+            with _client(provider, ledger=args.ledger or None, speed=args.speed) as client:
+                jobs = client.resume()
+        except MiniMaxError as exc:
+            print(f"error: {provider}: {type(exc).__name__}: {exc}", file=err)
+            code = EXIT_FAILED
+            continue
+        for job in jobs:
+            print(f"{job.local_id[:8]}  {job.provider}  {job.status.value}  "
+                  f"{job.audio_path or '-'}{'  ' + job.error if job.error else ''}", file=out)
+            if _exit_for(job) != EXIT_OK:
+                code = EXIT_FAILED
+    return code
+
+
+# ------------------------------------------------------------------------------------------ entry
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None,
+         stdin: TextIO | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        if args.command == "generate":
+            return cmd_generate(args, out, err, stdin or sys.stdin)
+        if args.command == "jobs":
+            return cmd_jobs(args, out, err)
+        return cmd_resume(args, out, err)
+    except UsageError as exc:
+        print(f"{parser.prog}: error: {exc}", file=err)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted (python -m minimax_nb resume picks the job up again).", file=err)
+        return EXIT_INTERRUPTED
