@@ -1,0 +1,14 @@
+"""The only place with I/O to the providers: the sync and async clients and what they share.
+
+``MusicClient`` (blocking, httpx.Client) and ``AsyncMusicClient`` (httpx.AsyncClient) are thin loops
+around ``core`` (every decision), ``polling`` (when to ask) and ``download`` (files on disk).
+"""
+
+from __future__ import annotations
+
+from minimax_nb.transport.async_ import AsyncMusicClient
+from minimax_nb.transport.core import RetryPolicy, Timeouts
+from minimax_nb.transport.polling import PollPolicy
+from minimax_nb.transport.sync import MusicClient
+
+__all__ = ["AsyncMusicClient", "MusicClient", "PollPolicy", "RetryPolicy", "Timeouts"]

@@ -1,0 +1,816 @@
+"""Everything the two clients share that does no I/O (openai-python's ``BaseClient`` split).
+
+The sync ``MusicClient`` and the async ``AsyncMusicClient`` are two short loops around the decisions
+made here: which provider and key to use, how to build the httpx request, what a failure means,
+whether (and after how long) to retry, what to tell the ledger. Keeping every decision in this module
+is what makes drift between the two clients impossible.
+
+Retry rules (the field lessons of ``PROVIDERS.md``):
+
+* a ``"read"`` (status poll, list, styles, download) is retried on 429, 5xx and connection errors,
+  with capped exponential backoff and jitter, honouring ``Retry-After`` (seconds or an HTTP date);
+* a ``"submit"`` is retried **only** when it surely never reached the server (``httpx.ConnectError``,
+  ``httpx.ConnectTimeout``): a replayed create can buy the same song twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import math
+import os
+import random
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+import httpx
+
+from minimax_nb.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ConcurrencyLimitError,
+    MiniMaxError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    redact,
+)
+from minimax_nb.models import Job, JobStatus, MusicRequest
+from minimax_nb.providers.base import HttpRequest, HttpResponse, ProviderAdapter
+
+if TYPE_CHECKING:
+    from minimax_nb.transport.polling import PollPolicy
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "ENV_KEYS",
+    "LOCAL_PROVIDER",
+    "PROVIDER_NAMES",
+    "ClientCore",
+    "LedgerLike",
+    "RetryPolicy",
+    "Timeouts",
+    "classify_exception",
+    "download_error",
+    "may_have_reached_server",
+    "parse_retry_after",
+    "resolve_api_key",
+    "resolve_base_url",
+    "resolve_provider",
+    "retry_after_from_headers",
+    "should_retry",
+]
+
+log = logging.getLogger("minimax_nb.transport")
+
+LOCAL_PROVIDER = "local"
+#: The real providers, in the order used when no provider is named (first key found wins).
+PROVIDER_NAMES: tuple[str, ...] = ("useapi", "aimlapi", "apiin", "minimax")
+#: The environment variable holding each provider's key.
+ENV_KEYS: Mapping[str, str] = {
+    "useapi": "USEAPI_API_TOKEN",
+    "aimlapi": "AIMLAPI_API_KEY",
+    "apiin": "APIIN_API_KEY",
+    "minimax": "MINIMAX_API_KEY",
+}
+#: Songs generated at once by ``generate_many`` when ``concurrency`` is not given.
+DEFAULT_CONCURRENCY = 4
+#: Default local emulator speed (a ~55 s song takes ~5 s); env ``MINIMAX_NB_LOCAL_SPEED`` overrides.
+DEFAULT_LOCAL_SPEED = 10.0
+#: Largest audio file ``download`` accepts.
+DEFAULT_MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
+
+RequestKind = Literal["submit", "read"]
+
+
+# --------------------------------------------------------------------------------------------------
+# timeouts and retry policy
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Per-request timeouts in seconds.
+
+    ``connect`` is short; ``read`` applies to ordinary requests; ``blocking_read`` to requests that hold
+    the connection until the song is made (useapi v1 create, MiniMax platform generation).
+    """
+
+    connect: float = 10.0
+    read: float = 60.0
+    blocking_read: float = 300.0
+    write: float = 30.0
+    pool: float = 30.0
+
+    @classmethod
+    def coerce(cls, value: float | Timeouts | httpx.Timeout | None) -> Timeouts:
+        """Accept a number (the blocking read timeout, also caps ordinary reads), a ``Timeouts`` or an
+        ``httpx.Timeout``."""
+        d = cls()
+        if value is None:
+            return d
+        if isinstance(value, Timeouts):
+            return value
+        if isinstance(value, httpx.Timeout):
+            read = value.read if value.read is not None else d.read
+            return cls(
+                connect=value.connect if value.connect is not None else d.connect,
+                read=read,
+                blocking_read=max(read, d.blocking_read),
+                write=value.write if value.write is not None else d.write,
+                pool=value.pool if value.pool is not None else d.pool,
+            )
+        seconds = float(value)
+        if seconds <= 0:
+            raise ValueError("timeout must be positive")
+        return cls(connect=min(d.connect, seconds), read=min(d.read, seconds), blocking_read=seconds)
+
+    def for_request(self, request: HttpRequest) -> httpx.Timeout:
+        """The httpx timeout for one request (long read for blocking creates)."""
+        read = self.blocking_read if request.blocking else self.read
+        return httpx.Timeout(connect=self.connect, read=read, write=self.write, pool=self.pool)
+
+    def for_download(self) -> httpx.Timeout:
+        return httpx.Timeout(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How reads are retried: capped exponential backoff with jitter.
+
+    Attempt ``n`` (1-based) failed → wait ``min(cap, base * 2**(n-1))``, then scaled by a random factor in
+    ``[1 - jitter, 1]``. A ``Retry-After`` from the server replaces the backoff (capped at
+    ``retry_after_cap``). ``max_attempts`` counts the first try.
+    """
+
+    max_attempts: int = 4
+    base: float = 0.5
+    cap: float = 8.0
+    jitter: float = 0.25
+    retry_after_cap: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.base < 0 or self.cap < 0 or not 0 <= self.jitter <= 1 or self.retry_after_cap < 0:
+            raise ValueError("base, cap and retry_after_cap must be >= 0 and jitter in [0, 1]")
+
+    def backoff(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
+        """The delay after failed attempt number ``attempt`` (1-based), without a server hint."""
+        exp = min(self.cap, self.base * math.pow(2.0, max(0, attempt - 1)))
+        return exp * (1.0 - self.jitter * rng())
+
+    def delay(self, error: BaseException, attempt: int, rng: Callable[[], float] = random.random) -> float:
+        """The delay before the next attempt: the server's ``Retry-After`` when it gave one, else backoff."""
+        hint = getattr(error, "retry_after", None)
+        if isinstance(hint, int | float) and hint >= 0:
+            return min(float(hint), self.retry_after_cap)
+        return self.backoff(attempt, rng)
+
+    def scaled(self, factor: float) -> RetryPolicy:
+        """A copy with every duration multiplied by ``factor`` (for fast emulators in tests)."""
+        return dataclasses.replace(self, base=self.base * factor, cap=self.cap * factor,
+                                   retry_after_cap=self.retry_after_cap * factor)
+
+
+def parse_retry_after(value: str | None, *, cap: float = 60.0, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: a number of seconds or an HTTP date.
+
+    Returns ``None`` when absent or unreadable; negative values become 0; the result is capped at ``cap``.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    seconds: float | None
+    try:
+        seconds = float(value)
+        if math.isnan(seconds) or math.isinf(seconds):
+            return None
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return max(0.0, min(seconds, cap))
+
+
+def retry_after_from_headers(headers: Mapping[str, str], *, cap: float = 60.0,
+                             now: datetime | None = None) -> float | None:
+    """``retry-after-ms`` (milliseconds) or ``Retry-After`` from response headers, capped."""
+    low = {k.lower(): v for k, v in headers.items()}
+    ms = low.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return max(0.0, min(float(ms) / 1000.0, cap))
+        except ValueError:
+            pass
+    return parse_retry_after(low.get("retry-after"), cap=cap, now=now)
+
+
+# --------------------------------------------------------------------------------------------------
+# failures: classification and the retry decision
+# --------------------------------------------------------------------------------------------------
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
+def classify_exception(exc: BaseException, *, provider: str | None = None,
+                       secrets: Sequence[str | None] = ()) -> APIConnectionError:
+    """The ``APIConnectionError``/``APITimeoutError`` an httpx exception means.
+
+    The result carries ``may_have_reached_server``: ``False`` only for ``httpx.ConnectError`` and
+    ``httpx.ConnectTimeout`` (the request never left), ``True`` for everything else (a read timeout, a
+    dropped connection, a protocol error: the server may have acted on it).
+    """
+    sent = not isinstance(exc, _NOT_SENT)
+    text = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, secrets)
+    cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+    verb = "timed out" if cls is APITimeoutError else "failed"
+    where = "before the request was sent" if not sent else "after the request may have reached the server"
+    err = cls(f"connection {verb} {where} ({text})", provider=provider)
+    err.may_have_reached_server = sent  # type: ignore[attr-defined]
+    return err
+
+
+def may_have_reached_server(error: BaseException) -> bool:
+    """False only for an error known to have happened before the request was sent."""
+    return bool(getattr(error, "may_have_reached_server", True))
+
+
+def is_retryable_read_error(error: BaseException) -> bool:
+    """429, 5xx and connection errors are worth another read."""
+    if isinstance(error, APIConnectionError | RateLimitError | ServerError):
+        return True
+    if isinstance(error, MiniMaxError) and not isinstance(error, ConcurrencyLimitError):
+        status = error.status_code
+        return status is not None and (status == 429 or status >= 500)
+    return False
+
+
+def should_retry(kind: RequestKind, error: BaseException, attempt: int,
+                 policy: RetryPolicy | None = None) -> bool:
+    """Whether a failed request of ``kind`` deserves attempt ``attempt + 1``.
+
+    A ``"submit"`` is retried only when it surely was not sent. A ``"read"`` is retried on 429, 5xx and
+    connection errors. Either way at most ``policy.max_attempts`` attempts are made.
+    """
+    policy = policy or RetryPolicy()
+    if attempt >= policy.max_attempts:
+        return False
+    if kind == "submit":
+        return isinstance(error, APIConnectionError) and not may_have_reached_server(error)
+    return is_retryable_read_error(error)
+
+
+def is_refusal(adapter: ProviderAdapter, error: BaseException) -> bool:
+    """An answered refusal of a create: nothing was made or bought, the create may be sent again later.
+
+    The adapter's concurrency refusal (useapi's 429 "previous request…", platform 1041), or a rate limit
+    answer (429/1002) — both came back from the server, so the create was not carried out.
+    """
+    if not isinstance(error, Exception):
+        return False
+    return adapter.is_concurrency_refusal(error) or isinstance(error, RateLimitError)
+
+
+def download_error(status_code: int, *, provider: str, headers: Mapping[str, str],
+                   retry_after_cap: float = 60.0) -> MiniMaxError:
+    """The error an unsuccessful audio download answer means."""
+    if status_code == 429:
+        return RateLimitError("audio download rate limited", provider=provider, status_code=429,
+                              retry_after=retry_after_from_headers(headers, cap=retry_after_cap))
+    if status_code >= 500:
+        return ServerError(f"audio download failed with HTTP {status_code}", provider=provider,
+                           status_code=status_code)
+    if status_code in (403, 404, 410):
+        return NotFoundError("the audio URL is gone (expired or moderated)", provider=provider,
+                             status_code=status_code)
+    return MiniMaxError(f"audio download failed with HTTP {status_code}", provider=provider,
+                        status_code=status_code)
+
+
+# --------------------------------------------------------------------------------------------------
+# provider, key and base URL resolution
+# --------------------------------------------------------------------------------------------------
+
+
+def resolve_provider(provider: str | None, env: Mapping[str, str] | None = None) -> str:
+    """The provider to use: the one named, else the first whose key env is set, else ``"local"``."""
+    env = os.environ if env is None else env
+    if provider:
+        name = provider.strip().lower()
+        if name not in (*PROVIDER_NAMES, LOCAL_PROVIDER):
+            raise ValueError(f"unknown provider {provider!r}; expected one of "
+                             f"{', '.join((*PROVIDER_NAMES, LOCAL_PROVIDER))}")
+        return name
+    for name in PROVIDER_NAMES:
+        if env.get(ENV_KEYS[name]):
+            return name
+    return LOCAL_PROVIDER
+
+
+def resolve_api_key(provider: str, api_key: str | None, env: Mapping[str, str] | None = None) -> str | None:
+    """The key: the argument, else the provider's env variable, else ``None``."""
+    env = os.environ if env is None else env
+    if api_key:
+        return api_key
+    var = ENV_KEYS.get(provider)
+    return (env.get(var) or None) if var else None
+
+
+def resolve_base_url(provider: str, base_url: str | None, default: str,
+                     env: Mapping[str, str] | None = None) -> str:
+    """The service root: the argument, else ``MINIMAX_NB_<PROVIDER>_BASE_URL``, else the default."""
+    env = os.environ if env is None else env
+    url = base_url or env.get(f"MINIMAX_NB_{provider.upper()}_BASE_URL") or default
+    return url.rstrip("/")
+
+
+def resolve_local_speed(speed: float | None, env: Mapping[str, str] | None = None) -> float:
+    env = os.environ if env is None else env
+    if speed is not None:
+        return float(speed)
+    raw = env.get("MINIMAX_NB_LOCAL_SPEED")
+    if raw:
+        try:
+            value = float(raw)
+            if value > 0:
+                return value
+        except ValueError:
+            log.warning("ignoring MINIMAX_NB_LOCAL_SPEED=%r (not a positive number)", raw)
+    return DEFAULT_LOCAL_SPEED
+
+
+# --------------------------------------------------------------------------------------------------
+# the ledger seen from the transport
+# --------------------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class LedgerLike(Protocol):
+    """What the clients need from ``minimax_nb.ledger.Ledger``."""
+
+    def record_submitting(self, job: Job) -> Any: ...
+
+    def record(self, job: Job) -> Any: ...
+
+    def record_audio(self, job: Job, path: Path, sha256: str, size: int) -> Any: ...
+
+    def mark_unknown(self, job: Job, reason: str) -> Any: ...
+
+    def unfinished(self, provider: str | None = None) -> list[Job]: ...
+
+    def missing_audio(self, provider: str | None = None) -> list[Job]: ...
+
+
+LedgerArg = LedgerLike | str | os.PathLike[str] | bool | None
+
+
+def resolve_ledger(ledger: LedgerArg, env: Mapping[str, str] | None = None) -> LedgerLike | None:
+    """A ledger object, or ``None`` when off.
+
+    ``False`` or the string ``"off"`` (argument or env ``MINIMAX_NB_LEDGER``) disables it; a path opens a
+    ledger there; ``None``/``True`` opens the default one (``.minimax_nb/ledger.sqlite`` under the cwd,
+    or the path in ``MINIMAX_NB_LEDGER``).
+    """
+    env = os.environ if env is None else env
+    if ledger is False:
+        return None
+    if isinstance(ledger, LedgerLike):
+        return ledger
+    if isinstance(ledger, str | os.PathLike):
+        if str(ledger).strip().lower() == "off":
+            return None
+        path: Path | None = Path(ledger)
+    else:
+        raw = env.get("MINIMAX_NB_LEDGER", "").strip()
+        if raw.lower() == "off":
+            return None
+        path = Path(raw) if raw else None
+    try:
+        from minimax_nb.ledger import Ledger
+    except ImportError:  # pragma: no cover - only while the ledger module is missing
+        log.warning("minimax_nb.ledger is not available: jobs are not recorded")
+        return None
+    return Ledger(path) if path is not None else Ledger()  # type: ignore[no-any-return,unused-ignore]
+
+
+# --------------------------------------------------------------------------------------------------
+# the shared core of both clients
+# --------------------------------------------------------------------------------------------------
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(text: str, limit: int = 80) -> str:
+    """``text`` reduced to a safe file-name fragment (no separators, no leading dots)."""
+    cleaned = _UNSAFE.sub("_", text).strip("._") or "job"
+    return cleaned[:limit]
+
+
+class ClientCore:
+    """The state and the pure decisions of one client. Both ``MusicClient`` and ``AsyncMusicClient``
+    own one; it never does I/O except through the ledger it is given."""
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        adapter: ProviderAdapter,
+        api_key: str | None,
+        base_url: str,
+        account: str | Sequence[str] | None,
+        model: str | None,
+        timeouts: Timeouts,
+        retry: RetryPolicy,
+        poll: PollPolicy,
+        ledger: LedgerLike | None,
+        download_dir: Path,
+        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
+    ) -> None:
+        self.provider = provider
+        self.adapter = adapter
+        self.__api_key = api_key  # the one place the key lives; never in repr/str/logs/errors
+        self.base_url = base_url
+        if isinstance(account, str) or account is None:
+            self.accounts: tuple[str | None, ...] = (account,)
+        else:
+            self.accounts = tuple(account) or (None,)
+        self.model = model
+        self.timeouts = timeouts
+        self.retry = retry
+        self.poll = poll
+        self.ledger = ledger
+        add_secret = getattr(ledger, "add_secret", None)
+        if callable(add_secret) and api_key:
+            add_secret(api_key)
+        self.download_dir = download_dir
+        self.max_download_bytes = max_download_bytes
+
+    def __repr__(self) -> str:
+        return f"<ClientCore {self.provider} {self.base_url}>"
+
+    @property
+    def account(self) -> str | None:
+        """The account used by single submits (the first one configured)."""
+        return self.accounts[0]
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self.__api_key)
+
+    def redact(self, text: str) -> str:
+        return redact(text, [self.__api_key])
+
+    # ---- requests -------------------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return self.base_url + (path if path.startswith("/") else "/" + path)
+
+    def request_kwargs(self, request: HttpRequest) -> dict[str, Any]:
+        """Keyword arguments for ``httpx.Client.build_request``/``AsyncClient.build_request``."""
+        headers = {"Accept": "application/json", **dict(request.headers)}
+        if not self.__api_key and self.provider != LOCAL_PROVIDER:
+            from minimax_nb.errors import AuthenticationError
+
+            var = ENV_KEYS.get(self.provider, "the provider's key variable")
+            raise AuthenticationError(f"no API key for {self.provider}: pass api_key= or set {var}",
+                                      provider=self.provider)
+        if self.__api_key:
+            headers["Authorization"] = f"Bearer {self.__api_key}"
+        kw: dict[str, Any] = {
+            "method": request.method,
+            "url": self.url(request.path),
+            "headers": headers,
+            "timeout": self.timeouts.for_request(request),
+        }
+        if request.params:
+            kw["params"] = {k: v for k, v in request.params.items() if v is not None}
+        if request.json is not None:
+            kw["json"] = request.json
+        return kw
+
+    def download_kwargs(self, url: str) -> dict[str, Any]:
+        """Audio lives on CDNs: the key is never sent with a download."""
+        return {"method": "GET", "url": url, "headers": {"Accept": "audio/*, application/octet-stream"},
+                "timeout": self.timeouts.for_download()}
+
+    def connection_error(self, exc: BaseException) -> APIConnectionError:
+        return classify_exception(exc, provider=self.provider, secrets=[self.__api_key])
+
+    @staticmethod
+    def to_response(status_code: int, body: bytes, headers: httpx.Headers) -> HttpResponse:
+        return HttpResponse(status_code=status_code, body=body, headers=dict(headers.items()))
+
+    def retry_delay(self, kind: RequestKind, error: BaseException, attempt: int) -> float | None:
+        """Seconds to wait before retrying, or ``None`` to give up and raise ``error``."""
+        if not should_retry(kind, error, attempt, self.retry):
+            return None
+        return self.retry.delay(error, attempt)
+
+    def refusal_delay(self, error: BaseException, attempt: int) -> float:
+        """How long to wait before sending a refused create again."""
+        hint = getattr(error, "retry_after", None)
+        if isinstance(hint, int | float) and hint >= 0:
+            return min(float(hint), self.retry.retry_after_cap)
+        return max(self.retry.backoff(attempt), self.poll.first_delay / 4)
+
+    def max_refusals(self) -> int:
+        """How many refusals one create may meet before giving up (about the poll timeout)."""
+        per = max(self.poll.first_delay / 4, self.retry.base, 1e-3)
+        return max(3, int(self.poll.timeout / per))
+
+    # ---- jobs -----------------------------------------------------------------------------------
+
+    def new_job(self, request: MusicRequest, account: str | None) -> Job:
+        return Job(provider=self.provider, request=request, account=account,
+                   model=request.model or self.model or self.adapter.default_model)
+
+    def prepare_submit(self, request: MusicRequest, account: str | None) -> HttpRequest:
+        """The create request; raises ``ValidationError`` before anything is sent."""
+        return self.adapter.build_submit(request, model=request.model or self.model, account=account)
+
+    def job_from_id(self, job_or_id: Job | str) -> Job:
+        if isinstance(job_or_id, Job):
+            return job_or_id
+        return Job(provider=self.provider, request=MusicRequest(), id=job_or_id, status=JobStatus.RUNNING,
+                   account=self.account)
+
+    def failed_submit(self, job: Job, error: BaseException) -> Job:
+        """The job a failed create leaves: FAILED, or MODERATED for a moderation refusal."""
+        from minimax_nb.errors import ModerationError
+
+        status = JobStatus.MODERATED if isinstance(error, ModerationError) else JobStatus.FAILED
+        return job.evolve(status=status, error=self.redact(str(error)))
+
+    def record_submit_failure(self, job: Job, error: BaseException) -> None:
+        """Tell the ledger how a create ended that produced no job."""
+        if self.ledger is None:
+            return
+        if isinstance(error, APIConnectionError) and may_have_reached_server(error):
+            self.ledger.mark_unknown(job, self.redact(f"the create may have reached the server: {error}"))
+        else:
+            self.ledger.record(self.failed_submit(job, error))
+
+    def record_submitting(self, job: Job) -> None:
+        if self.ledger is not None:
+            self.ledger.record_submitting(job)
+
+    def record(self, old: Job | None, new: Job) -> None:
+        """Record ``new`` when something a user cares about changed."""
+        if self.ledger is None:
+            return
+        if old is None or _changed(old, new):
+            self.ledger.record(new)
+
+    def record_audio(self, job: Job, path: Path, sha256: str, size: int) -> None:
+        if self.ledger is not None:
+            self.ledger.record_audio(job, path, sha256, size)
+
+    def needs_followup_get(self, job: Job) -> bool:
+        """After a blocking create, one status read picks up cover/title and post-moderation."""
+        if job.id is None or self.adapter.build_poll(job) is None:
+            return False
+        blocks = getattr(self.adapter, "submit_blocks", None)
+        return bool(blocks(job.model)) if callable(blocks) else self.adapter.blocking_submit
+
+    def resume_match(self, job: Job, listed: Sequence[Mapping[str, Any]], known_ids: set[str]) -> str | None:
+        """The id of the listed song that is ``job`` (left in "submitting"), when exactly one fits."""
+        want_lyrics = (job.request.lyrics or "").strip()
+        want_title = (job.request.title or "").strip()
+        since_ms = (job.created_at.timestamp() - 120) * 1000
+        hits: list[str] = []
+        for item in listed:
+            mid = item.get("musicId") or item.get("id")
+            if not isinstance(mid, str) or mid in known_ids:
+                continue
+            lyrics = str(item.get("lyrics") or item.get("prompt") or "").strip()
+            if want_lyrics and lyrics and lyrics != want_lyrics:
+                continue
+            if want_title and item.get("title") and str(item.get("title")).strip() != want_title:
+                continue
+            created = item.get("createTime")
+            if isinstance(created, int | float) and created < since_ms:
+                continue
+            hits.append(mid)
+        return hits[0] if len(hits) == 1 else None
+
+
+    def cached_audio(self, job: Job, path: Path) -> Job:
+        """The job pointing at an already-downloaded file (a cache hit: no request)."""
+        if job.audio_path is not None and Path(job.audio_path) == path:
+            return job
+        new = job.evolve(audio_path=path)
+        if self.ledger is not None:
+            sha, size = file_digest(path)
+            self.ledger.record_audio(new, path, sha, size)
+        return new
+
+    def adopt_submitting(self, job: Job, listed: Sequence[Mapping[str, Any]]) -> Job:
+        """A job left in "submitting": the provider's id when its list shows it, else marked unknown."""
+        mid = self.resume_match(job, listed, set())
+        if mid is None:
+            if self.ledger is not None:
+                self.ledger.mark_unknown(job, "the create may or may not have reached the provider; "
+                                              "it was not sent again")
+            return job
+        new = job.evolve(id=mid, status=JobStatus.RUNNING)
+        self.record(job, new)
+        return new
+
+
+def _changed(old: Job, new: Job) -> bool:
+    return (old.status, old.id, old.audio_url, old.audio_path, old.cover_url, old.title, old.error) != (
+        new.status, new.id, new.audio_url, new.audio_path, new.cover_url, new.title, new.error)
+
+
+# --------------------------------------------------------------------------------------------------
+# answers, concurrency and client set-up
+# --------------------------------------------------------------------------------------------------
+
+
+def interpret(parse: Callable[[HttpResponse], Any], response: HttpResponse, *, provider: str) -> Any:
+    """Run an adapter's parser on ``response``; a parser crash becomes a typed error.
+
+    A body the adapter cannot read is a ``ServerError`` for a 5xx answer (retryable as a read), else an
+    ``APIConnectionError`` (malformed answer; it reached the server).
+    """
+    try:
+        return parse(response)
+    except MiniMaxError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        if response.status_code >= 500:
+            raise ServerError(f"HTTP {response.status_code} with an unreadable body", provider=provider,
+                              status_code=response.status_code) from exc
+        err = APIConnectionError(f"malformed answer (HTTP {response.status_code}): {type(exc).__name__}",
+                                 provider=provider, status_code=response.status_code)
+        err.may_have_reached_server = True  # type: ignore[attr-defined]
+        raise err from exc
+
+
+def account_slots(core: ClientCore, concurrency: int) -> list[str | None]:
+    """One entry per generation that may run at once on each account (the per-account bound)."""
+    per = core.adapter.per_account_limit or concurrency
+    return [acc for acc in core.accounts for _ in range(max(1, per))]
+
+
+def effective_concurrency(core: ClientCore, concurrency: int | None, n_requests: int) -> int:
+    """The global bound of ``generate_many``: the argument, else ``DEFAULT_CONCURRENCY``; never more
+    than the requests nor than the account slots."""
+    wanted = concurrency if concurrency is not None else DEFAULT_CONCURRENCY
+    if wanted < 1:
+        raise ValueError("concurrency must be at least 1")
+    return max(1, min(wanted, n_requests, len(account_slots(core, wanted))))
+
+
+def frees_account(job: Job) -> bool:
+    """True once the provider no longer counts ``job`` against its account (final, or not yet sent)."""
+    return job.is_final
+
+
+def batch_failure(core: ClientCore, request: MusicRequest, account: str | None,
+                  error: BaseException) -> Job:
+    """The Job a failed ``generate_many`` item becomes.
+
+    A create that failed gives a FAILED (or MODERATED) job with the error text; a job that was made but
+    could not be followed keeps its last state and gets the error text (it may still finish at the
+    provider: ``resume()`` picks it up).
+    """
+    job = getattr(error, "job", None)
+    text = core.redact(f"{type(error).__name__}: {error}")
+    if isinstance(job, Job) and job.id is not None:
+        return job if job.is_final and job.error else job.evolve(error=text)
+    base = job if isinstance(job, Job) else core.new_job(request, account)
+    return core.failed_submit(base, error).evolve(error=text)
+
+
+def default_download_dir(download_dir: str | os.PathLike[str] | None,
+                         env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    if download_dir is not None:
+        return Path(download_dir)
+    raw = env.get("MINIMAX_NB_DOWNLOAD_DIR")
+    return Path(raw) if raw else Path.cwd() / "minimax_nb_audio"
+
+
+@dataclasses.dataclass
+class Setup:
+    """What ``build_core`` made: the core and, for ``provider="local"``, the running emulator."""
+
+    core: ClientCore
+    emulator: Any = None
+
+
+def build_core(
+    *,
+    provider: str | None,
+    api_key: str | None,
+    base_url: str | None,
+    account: str | Sequence[str] | None,
+    model: str | None,
+    timeout: float | Timeouts | httpx.Timeout | None,
+    poll: PollPolicy | None,
+    retry: RetryPolicy | None,
+    ledger: LedgerArg,
+    download_dir: str | os.PathLike[str] | None,
+    emulator_speed: float | None,
+    adapter: ProviderAdapter | None = None,
+    max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
+    env: Mapping[str, str] | None = None,
+) -> Setup:
+    """Resolve every client argument (shared by both clients). Starts the emulator for ``"local"``."""
+    from minimax_nb.transport.polling import PollPolicy
+
+    env = os.environ if env is None else env
+    name = adapter.name if adapter is not None and provider is None else resolve_provider(provider, env)
+    if adapter is None:
+        from minimax_nb.providers import get_adapter
+
+        adapter = get_adapter(name)
+    poll = poll or PollPolicy()
+    emulator = None
+    speed = emulator_speed
+    if name == LOCAL_PROVIDER and base_url is None:
+        emu_mod = importlib.import_module("minimax_nb.emulator")
+        speed = resolve_local_speed(emulator_speed, env)
+        emulator = emu_mod.Emulator(speed=speed)
+        emulator.start()
+        base_url = emulator.base_url(LOCAL_PROVIDER)
+        api_key = api_key or emu_mod.DEFAULT_KEY
+    elif name == LOCAL_PROVIDER and api_key is None:
+        api_key = importlib.import_module("minimax_nb.emulator").DEFAULT_KEY
+    if speed:
+        poll = poll.scaled(1.0 / speed)
+    try:
+        core = ClientCore(
+            provider=name,
+            adapter=adapter,
+            api_key=resolve_api_key(name, api_key, env),
+            base_url=resolve_base_url(name, base_url, adapter.default_base_url, env),
+            account=account,
+            model=model,
+            timeouts=Timeouts.coerce(timeout),
+            retry=retry or RetryPolicy(),
+            poll=poll,
+            ledger=resolve_ledger(ledger, env),
+            download_dir=default_download_dir(download_dir, env),
+            max_download_bytes=max_download_bytes,
+        )
+    except BaseException:
+        if emulator is not None:
+            emulator.stop()
+        raise
+    return Setup(core=core, emulator=emulator)
+
+
+# --------------------------------------------------------------------------------------------------
+# downloads and resume (pure parts)
+# --------------------------------------------------------------------------------------------------
+
+
+def download_target(core: ClientCore, dest: str | os.PathLike[str] | None) -> tuple[Path, Path | None]:
+    """``(directory, exact file or None)`` for ``download(job, dest)``: a ``dest`` with an audio
+    extension is the file itself, anything else a directory."""
+    from minimax_nb.transport.download import AUDIO_EXTENSIONS
+
+    if dest is None:
+        return core.download_dir, None
+    path = Path(dest)
+    if path.suffix.lower().lstrip(".") in AUDIO_EXTENSIONS and not path.is_dir():
+        return path.parent, path
+    return path, None
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    import hashlib
+
+    sha = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(block)
+            size += len(block)
+    return sha.hexdigest(), size
+
+
+
+
+def check_length(core: ClientCore, headers: Mapping[str, str]) -> None:
+    """Refuse a download whose announced length exceeds the cap before reading it."""
+    from minimax_nb.transport.download import DownloadError
+
+    raw = {k.lower(): v for k, v in headers.items()}.get("content-length")
+    if raw and raw.isdigit() and int(raw) > core.max_download_bytes:
+        raise DownloadError(f"audio of {raw} bytes exceeds the {core.max_download_bytes}-byte cap",
+                            provider=core.provider)

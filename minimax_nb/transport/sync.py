@@ -1,0 +1,443 @@
+"""``MusicClient``: the blocking client (httpx.Client, threads for batches).
+
+It uses no asyncio at all, so it works in a Jupyter cell where an event loop is already running.
+Every decision (retry or not, how long to wait, what to record) is made by ``transport.core``; this
+module is the short I/O loop around it, twin of ``transport.async_``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from minimax_nb.errors import MiniMaxError, WaitTimeoutError
+from minimax_nb.models import Job, JobStatus, MusicRequest
+from minimax_nb.providers.base import HttpRequest, HttpResponse, Issue, ProviderAdapter
+from minimax_nb.transport import core as _core
+from minimax_nb.transport.core import LedgerArg, RetryPolicy, Timeouts
+from minimax_nb.transport.download import (
+    AudioSink,
+    DownloadError,
+    audio_path_for,
+    check_content_type,
+    find_cached,
+    write_audio_bytes,
+)
+from minimax_nb.transport.polling import PollPolicy
+
+__all__ = ["MusicClient"]
+
+log = logging.getLogger("minimax_nb.transport")
+T = TypeVar("T")
+OnUpdate = Callable[[Job], Any]
+
+
+class MusicClient:
+    """Generate songs with one MiniMax music provider, blocking.
+
+    ::
+
+        with MusicClient("aimlapi") as client:          # key from AIMLAPI_API_KEY
+            job = client.generate(MusicRequest(lyrics="[Verse]\\nHello", style="synth-pop"))
+        job.audio_path
+
+    Args:
+        provider: ``"useapi"``, ``"aimlapi"``, ``"apiin"``, ``"minimax"`` or ``"local"`` (the offline
+            emulator). ``None``: the first provider whose key variable is set, else ``"local"``.
+        api_key: the key; default from ``USEAPI_API_TOKEN``/``AIMLAPI_API_KEY``/``APIIN_API_KEY``/
+            ``MINIMAX_API_KEY``. It is never shown in a repr, log or error.
+        base_url: the service root; default ``MINIMAX_NB_<PROVIDER>_BASE_URL`` or the provider's.
+        account: useapi account(s). Several accounts let ``generate_many`` run one song on each.
+        model: the default model (``request.model`` wins).
+        timeout: seconds for blocking creates (a ``Timeouts`` or ``httpx.Timeout`` for full control).
+        poll: the ``PollPolicy`` of ``wait()``. retry: the ``RetryPolicy`` of reads.
+        transport: an httpx transport (tests, proxies).
+        ledger: a ``Ledger``, a path, or ``False``/``"off"``; default ``.minimax_nb/ledger.sqlite``
+            under the cwd (env ``MINIMAX_NB_LEDGER``).
+        download_dir: where audio is saved (default ``./minimax_nb_audio``).
+        emulator_speed: the emulator's speed-up; the poll policy is scaled by ``1/speed``.
+            For ``"local"`` default env ``MINIMAX_NB_LOCAL_SPEED`` else 10.
+        adapter: a provider adapter object to use instead of the built-in one (advanced).
+    """
+
+    def __init__(
+        self,
+        provider: str | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        account: str | Sequence[str] | None = None,
+        model: str | None = None,
+        timeout: float | Timeouts | httpx.Timeout | None = None,
+        poll: PollPolicy | None = None,
+        retry: RetryPolicy | None = None,
+        transport: Any = None,
+        ledger: LedgerArg = None,
+        download_dir: str | os.PathLike[str] | None = None,
+        emulator_speed: float | None = None,
+        *,
+        adapter: ProviderAdapter | None = None,
+        max_download_bytes: int = _core.DEFAULT_MAX_DOWNLOAD_BYTES,
+    ) -> None:
+        setup = _core.build_core(
+            provider=provider, api_key=api_key, base_url=base_url, account=account, model=model,
+            timeout=timeout, poll=poll, retry=retry, ledger=ledger, download_dir=download_dir,
+            emulator_speed=emulator_speed, adapter=adapter, max_download_bytes=max_download_bytes)
+        self._core = setup.core
+        self._emulator = setup.emulator
+        self._http = httpx.Client(transport=transport, follow_redirects=True)
+        self._sleep: Callable[[float], None] = time.sleep
+        self._closed = False
+
+    # ---- properties ------------------------------------------------------------------------------
+
+    @property
+    def provider(self) -> str:
+        """The provider name."""
+        return self._core.provider
+
+    @property
+    def adapter(self) -> ProviderAdapter:
+        """The pure provider adapter this client drives."""
+        return self._core.adapter
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    @property
+    def poll(self) -> PollPolicy:
+        return self._core.poll
+
+    @property
+    def ledger(self) -> _core.LedgerLike | None:
+        return self._core.ledger
+
+    @property
+    def emulator(self) -> Any:
+        """The running emulator for ``provider="local"``, else ``None``."""
+        return self._emulator
+
+    def __repr__(self) -> str:
+        return f"<MusicClient {self._core.provider} {self._core.base_url}>"
+
+    # ---- the request loop ------------------------------------------------------------------------
+
+    def _send(self, request: HttpRequest) -> HttpResponse:
+        kw = self._core.request_kwargs(request)
+        try:
+            r = self._http.request(**kw)
+        except httpx.TransportError as exc:
+            raise self._core.connection_error(exc) from None
+        return self._core.to_response(r.status_code, r.content, r.headers)
+
+    def _call(self, request: HttpRequest, parse: Callable[[HttpResponse], T]) -> T:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result: T = _core.interpret(parse, self._send(request), provider=self.provider)
+                return result
+            except MiniMaxError as err:
+                delay = self._core.retry_delay(request.kind, err, attempt)
+                if delay is None:
+                    raise
+                log.info("%s %s failed (%s); retry %d in %.2fs", self.provider, request.kind,
+                         type(err).__name__, attempt, delay)
+                self._sleep(delay)
+
+    # ---- public API ------------------------------------------------------------------------------
+
+    def validate(self, request: MusicRequest) -> list[Issue]:
+        """Every problem with ``request`` for this provider and model (errors block, warnings do not)."""
+        return self._core.adapter.validate(request, model=request.model or self._core.model)
+
+    def estimate_cost(self, request: MusicRequest) -> float | None:
+        """The expected price in USD of one song, or ``None`` when unknown."""
+        return self._core.adapter.estimate_cost_usd(request, model=request.model or self._core.model)
+
+    def submit(self, request: MusicRequest) -> Job:
+        """Send the create. Blocking providers (useapi v1, platform) answer with a final job.
+
+        Validation runs first (``ValidationError``, nothing sent). A create is never replayed once it
+        may have reached the server.
+        """
+        try:
+            return self._submit(request, self._core.account)
+        except MiniMaxError as err:
+            if _core.is_refusal(self._core.adapter, err) and isinstance(err.job, Job):
+                self._core.record_submit_failure(err.job, err)
+            raise
+
+    def _submit(self, request: MusicRequest, account: str | None, job: Job | None = None) -> Job:
+        http_request = self._core.prepare_submit(request, account)
+        job = job or self._core.new_job(request, account)
+        self._core.record_submitting(job)
+        sent = job
+        try:
+            result = self._call(http_request, lambda r: self._core.adapter.parse_submit(sent, r))
+        except MiniMaxError as err:
+            if err.job is None:
+                err.job = job
+            if not _core.is_refusal(self._core.adapter, err):
+                self._core.record_submit_failure(job, err)
+            raise
+        job = result.job
+        self._core.record(None, job)
+        if result.audio_bytes:
+            path, sha, size = write_audio_bytes(job, result.audio_bytes, self._core.download_dir,
+                                                ext=result.audio_ext, max_bytes=self._core.max_download_bytes)
+            job = job.evolve(audio_path=path)
+            self._core.record_audio(job, path, sha, size)
+        return job
+
+    def _submit_patiently(self, request: MusicRequest, account: str | None) -> Job:
+        """Submit; on a refusal (busy account, rate limit: nothing bought) wait and send it again."""
+        job: Job | None = None
+        refusals = 0
+        while True:
+            try:
+                return self._submit(request, account, job)
+            except MiniMaxError as err:
+                if not _core.is_refusal(self._core.adapter, err):
+                    raise
+                job = err.job if isinstance(err.job, Job) else job
+                refusals += 1
+                if refusals > self._core.max_refusals():
+                    if job is not None:
+                        self._core.record_submit_failure(job, err)
+                    raise
+                self._sleep(self._core.refusal_delay(err, refusals))
+
+    def get(self, job_or_id: Job | str) -> Job:
+        """One status read. Returns the updated job (unchanged where the provider has no status read)."""
+        job = self._core.job_from_id(job_or_id)
+        request = self._core.adapter.build_poll(job)
+        if request is None:
+            return job
+        new = self._call(request, lambda r: self._core.adapter.parse_poll(job, r))
+        self._core.record(job, new)
+        return new
+
+    def wait(self, job: Job, timeout: float | None = None, on_update: OnUpdate | None = None) -> Job:
+        """Poll until ``job`` is final and return it (COMPLETED, MODERATED, FAILED or CANCELLED).
+
+        Raises ``WaitTimeoutError`` (carrying the last state) after ``timeout`` seconds (default: the poll
+        policy's); the job keeps running at the provider.
+        """
+        if job.is_final or self._core.adapter.build_poll(job) is None:
+            return job
+        limit = timeout if timeout is not None else self._core.poll.timeout
+        deadline = time.monotonic() + limit
+        for delay in self._core.poll.delays(timeout):
+            self._sleep(max(0.0, min(delay, deadline - time.monotonic())))
+            new = self.get(job)
+            if on_update is not None and _core._changed(job, new):
+                on_update(new)
+            job = new
+            if job.is_final:
+                return job
+            if time.monotonic() >= deadline:
+                break
+        raise WaitTimeoutError(f"job {job.key} not finished after {limit:g}s",
+                               provider=self.provider, job=job)
+
+    def download(self, job: Job, dest: str | os.PathLike[str] | None = None) -> Path:
+        """Save ``job``'s audio and return the file path. A second call for the same job is a cache hit."""
+        return self._download(job, dest).audio_path or Path()
+
+    def _download(self, job: Job, dest: str | os.PathLike[str] | None = None) -> Job:
+        directory, exact = _core.download_target(self._core, dest)
+        cached = exact if exact is not None and exact.is_file() else find_cached(job, directory)
+        if cached is not None:
+            return self._core.cached_audio(job, cached)
+        if not job.audio_url:
+            raise DownloadError(f"job {job.key} has no audio URL ({job.status.value})",
+                                provider=self.provider, job=job)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                path, sha, size = self._fetch(job, directory, exact)
+                break
+            except httpx.TransportError as exc:
+                err: MiniMaxError = self._core.connection_error(exc)
+            except MiniMaxError as e:
+                err = e
+            delay = self._core.retry_delay("read", err, attempt)
+            if delay is None:
+                raise err
+            self._sleep(delay)
+        new = job.evolve(audio_path=path)
+        self._core.record_audio(new, path, sha, size)
+        return new
+
+    def _fetch(self, job: Job, directory: Path, exact: Path | None) -> tuple[Path, str, int]:
+        with self._http.stream(**self._core.download_kwargs(job.audio_url or "")) as r:
+            if r.status_code != 200:
+                raise _core.download_error(r.status_code, provider=self.provider, headers=r.headers,
+                                           retry_after_cap=self._core.retry.retry_after_cap)
+            ctype = r.headers.get("content-type")
+            check_content_type(ctype, provider=self.provider)
+            _core.check_length(self._core, r.headers)
+            target = exact or audio_path_for(job, directory, url=job.audio_url, content_type=ctype)
+            with AudioSink(target, max_bytes=self._core.max_download_bytes, provider=self.provider) as sink:
+                for chunk in r.iter_bytes():
+                    sink.write(chunk)
+                path = sink.commit()
+                return path, sink.sha256, sink.size
+
+    def generate(self, request: MusicRequest, download: bool = True) -> Job:
+        """Submit, wait for the final state and (when COMPLETED) download the audio. Returns the job.
+
+        A refused create (busy account, rate limit) is sent again after a wait. A moderated or failed
+        song comes back as such (``job.raise_for_status()`` raises); a create the provider rejects raises.
+        """
+        job = self._submit_patiently(request, self._core.account)
+        return self._finish(job, download, None)
+
+    def _finish(self, job: Job, download: bool, on_update: OnUpdate | None) -> Job:
+        if on_update is not None:
+            on_update(job)
+        if not job.is_final:
+            job = self.wait(job, on_update=on_update)
+        elif self._core.needs_followup_get(job):
+            try:
+                new = self.get(job)
+            except MiniMaxError as err:
+                log.warning("could not re-read %s after its create: %s", job.key, err)
+                new = job
+            if on_update is not None and _core._changed(job, new):
+                on_update(new)
+            job = new
+        if download and job.status is JobStatus.COMPLETED and job.audio_path is None and job.audio_url:
+            job = self._download(job)
+            if on_update is not None:
+                on_update(job)
+        return job
+
+    def generate_many(self, requests: Iterable[MusicRequest], concurrency: int | None = None,
+                      on_update: OnUpdate | None = None, download: bool = True) -> list[Job]:
+        """Generate several songs at once (threads); returns the jobs in input order.
+
+        At most ``concurrency`` at once overall (default 4) and ``adapter.per_account_limit`` per account
+        (useapi: one; give several ``account`` values to spread the work). One failure never aborts the
+        batch: that item comes back as a FAILED/MODERATED job with ``error`` text (a job that was made
+        but could not be followed keeps its last state, with ``error`` set).
+        """
+        reqs = list(requests)
+        if not reqs:
+            return []
+        workers = _core.effective_concurrency(self._core, concurrency, len(reqs))
+        slots: queue.Queue[str | None] = queue.Queue()
+        for acc in _core.account_slots(self._core, workers):
+            slots.put(acc)
+        lock = threading.Lock()
+
+        def notify(job: Job) -> None:
+            if on_update is not None:
+                with lock:
+                    on_update(job)
+
+        def one(request: MusicRequest) -> Job:
+            account = slots.get()
+            held = True
+            try:
+                job = self._submit_patiently(request, account)
+                if _core.frees_account(job):
+                    slots.put(account)
+                    held = False
+                job = self._finish(job, download, notify)
+                return job
+            except Exception as err:
+                failed = _core.batch_failure(self._core, request, account, err)
+                notify(failed)
+                return failed
+            finally:
+                if held:
+                    slots.put(account)
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minimax_nb") as pool:
+            return list(pool.map(one, reqs))
+
+    def styles(self) -> list[dict[str, str]]:
+        """The provider's style list (useapi). Other providers raise ``NotImplementedError``."""
+        request = self._core.adapter.build_styles(account=self._core.account)
+        return self._call(request, self._core.adapter.parse_styles)
+
+    def list_jobs(self, limit: int = 20, last_id: str | None = None) -> list[Mapping[str, Any]]:
+        """The provider's own list of recent songs (useapi), newest first, as raw mappings."""
+        request = self._core.adapter.build_list(account=self._core.account, limit=limit, last_id=last_id)
+        return self._call(request, self._core.adapter.parse_list)
+
+    def resume(self, download: bool = True) -> list[Job]:
+        """Bring every unfinished job of the ledger to a final state and fetch missing audio.
+
+        Jobs left in "submitting" are never sent again: they are matched against the provider's list
+        when it has one, else marked unknown in the ledger. Returns the jobs touched, in their last state.
+        """
+        ledger = self._core.ledger
+        if ledger is None:
+            return []
+        out: list[Job] = []
+        listed: list[Mapping[str, Any]] | None = None
+        for job in ledger.unfinished(provider=self.provider):
+            try:
+                if job.id is None:
+                    if listed is None:
+                        listed = self._list_for_resume()
+                    job = self._core.adopt_submitting(job, listed)
+                    if job.id is None:
+                        out.append(job)
+                        continue
+                job = self.wait(job)
+                out.append(job)
+            except MiniMaxError as err:
+                log.warning("resume: %s not finished: %s", job.key, err)
+                out.append(job.evolve(error=self._core.redact(str(err))))
+        if download:
+            done = {j.local_id: i for i, j in enumerate(out)}
+            for job in ledger.missing_audio(provider=self.provider):
+                try:
+                    new = self._download(job)
+                except MiniMaxError as err:
+                    log.warning("resume: no audio for %s: %s", job.key, err)
+                    continue
+                if job.local_id in done:
+                    out[done[job.local_id]] = new
+                else:
+                    out.append(new)
+        return out
+
+    def _list_for_resume(self) -> list[Mapping[str, Any]]:
+        try:
+            return self.list_jobs(limit=100)
+        except NotImplementedError:
+            return []
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the HTTP connections and stop the local emulator, if any."""
+        if self._closed:
+            return
+        self._closed = True
+        self._http.close()
+        if self._emulator is not None:
+            self._emulator.stop()
+
+    def __enter__(self) -> MusicClient:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
