@@ -34,8 +34,6 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 PROVIDER_CHOICES = ("local", "useapi", "aimlapi", "apiin", "minimax")
-#: Seconds between two "still working" lines while the status does not change.
-HEARTBEAT_S = 10.0
 
 
 class UsageError(Exception):
@@ -73,7 +71,6 @@ def build_parser() -> argparse.ArgumentParser:
                      help="directory for the audio file (default: ./out)")
     gen.add_argument("--speed", type=float, metavar="X",
                      help="provider local: emulator speed-up (default $MINIMAX_NB_LOCAL_SPEED or 10)")
-    gen.add_argument("--timeout", type=float, metavar="S", help="give up waiting after S seconds")
     gen.add_argument("-q", "--quiet", action="store_true", help="no progress lines, only the result")
 
     jobs = sub.add_parser("jobs", help="list the jobs in the ledger",
@@ -136,30 +133,25 @@ def _fmt_s(value: float | None) -> str:
 
 
 class _Progress:
-    """Prints a line at each status change (and a heartbeat while nothing changes), with the time."""
+    """Prints one line per status change with the time elapsed since the start."""
 
-    def __init__(self, out: TextIO, *, quiet: bool = False, clock: Any = time.monotonic) -> None:
+    def __init__(self, out: TextIO, *, quiet: bool = False) -> None:
         self._out = out
         self._quiet = quiet
-        self._clock = clock
-        self._t0 = clock()
-        self._last_status: str | None = None
-        self._last_line = self._t0
+        self._t0 = time.monotonic()
+        self._last: tuple[str, str | None] | None = None
 
     def elapsed(self) -> float:
-        return float(self._clock() - self._t0)
+        return time.monotonic() - self._t0
 
     def __call__(self, job: Job) -> None:
-        now = self._clock()
-        status = job.status.value
-        if status == self._last_status and now - self._last_line < HEARTBEAT_S:
+        seen = (job.status.value, str(job.audio_path) if job.audio_path else None)
+        if seen == self._last or self._quiet:
             return
-        word = status if status != self._last_status else f"still {status}"
-        self._last_status = status
-        self._last_line = now
-        if not self._quiet:
-            ident = f" ({job.provider}:{job.id})" if job.id else ""
-            print(f"[{now - self._t0:6.1f}s] {word}{ident}", file=self._out, flush=True)
+        self._last = seen
+        what = "downloaded" if job.audio_path else job.status.value
+        ident = f" ({job.provider}:{job.id})" if job.id else ""
+        print(f"[{self.elapsed():6.1f}s] {what}{ident}", file=self._out, flush=True)
 
 
 def _print_result(job: Job, out: TextIO, elapsed: float | None = None) -> None:
@@ -186,7 +178,7 @@ def _exit_for(job: Job) -> int:
 
 def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     """``generate``: validate, submit, wait with progress, download, print the result."""
-    from minimax_nb.errors import MiniMaxError, ValidationError, WaitTimeoutError
+    from minimax_nb.errors import MiniMaxError, ValidationError
     from minimax_nb.models import JobStatus, MusicRequest
 
     lyrics = _read_lyrics(args, stdin)
@@ -202,7 +194,11 @@ def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: Text
 
     with _client(args.provider, model=args.model, account=args.account, ledger=args.ledger,
                  speed=args.speed, download_dir=output) as client:
-        issues = client.validate(request)
+        try:
+            issues = client.validate(request)
+        except ValidationError as exc:  # e.g. an unknown model name
+            print(f"invalid request: {exc}\nnothing was sent.", file=err)
+            return EXIT_USAGE
         for issue in issues:
             print(f"{issue.level}: {issue.field}: {issue.message}", file=err)
         if any(issue.level == "error" for issue in issues):
@@ -212,24 +208,14 @@ def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: Text
         if not args.quiet:
             print(f"provider {client.provider}: submitting "
                   f"{args.title or 'a song'} ({len(lyrics)} characters of lyrics)", file=err, flush=True)
-        try:
-            job = client.submit(request)
-            progress(job)
-            if not job.is_final:
-                job = client.wait(job, timeout=args.timeout, on_update=progress)
-                progress(job)
-            if job.status is JobStatus.COMPLETED and job.audio_path is None:
+        # generate_many with one request: the client's own submit-wait-download path with progress
+        # callbacks, waiting and retrying a refused create (busy account), errors as a FAILED job.
+        job = client.generate_many([request], concurrency=1, on_update=progress)[0]
+        if job.status is JobStatus.COMPLETED and job.audio_path is None:
+            try:
                 job = job.evolve(audio_path=client.download(job, dest=output))
-        except ValidationError as exc:
-            print(f"invalid request: {exc}", file=err)
-            return EXIT_USAGE
-        except WaitTimeoutError as exc:
-            print(f"gave up waiting after {args.timeout} s: {exc} (python -m minimax_nb resume picks it up)",
-                  file=err)
-            return EXIT_FAILED
-        except MiniMaxError as exc:
-            print(f"error: {type(exc).__name__}: {exc}", file=err)
-            return EXIT_FAILED
+            except MiniMaxError as exc:
+                job = job.evolve(error=f"download failed: {exc}")
     _print_result(job, out, progress.elapsed())
     return _exit_for(job)
 

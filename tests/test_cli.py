@@ -1,0 +1,143 @@
+"""``python -m minimax_nb``: generate, jobs, resume — run as a user would, in subprocesses, offline."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minimax_nb.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, format_table, main
+
+LYRICS = "[Verse]\nThe kettle sings a morning tune\n[Chorus]\nOh the sun, the sun is up\n"
+
+
+def run_cli(*args: str, env: dict[str, str], cwd: Path, stdin: str | None = None,
+            ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "minimax_nb", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, input=stdin, timeout=240)
+
+
+def field(stdout: str, name: str) -> str:
+    match = re.search(rf"^{name}:\s+(.*)$", stdout, re.MULTILINE)
+    assert match, f"no {name!r} line in:\n{stdout}"
+    return match.group(1).strip()
+
+
+# ------------------------------------------------------------------ parser (in-process, fast)
+
+
+def test_help_and_usage_errors_exit_codes() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["--help"], stdout=out, stderr=err) == EXIT_OK
+    assert main([], stdout=out, stderr=err) == EXIT_USAGE
+    assert main(["generate", "--style", "pop"], stdout=out, stderr=err) == EXIT_USAGE  # no lyrics
+    assert main(["generate", "--provider", "nope", "--lyrics", "x"], stdout=out, stderr=err) == EXIT_USAGE
+
+
+def test_missing_lyrics_file_is_a_usage_error(tmp_path: Path) -> None:
+    err = io.StringIO()
+    code = main(["generate", "--lyrics-file", str(tmp_path / "absent.txt"), "--style", "pop"],
+                stdout=io.StringIO(), stderr=err)
+    assert code == EXIT_USAGE
+    assert "absent.txt" in err.getvalue()
+
+
+def test_format_table_aligns_columns() -> None:
+    text = format_table(("a", "long header"), [("xxxxx", "1"), ("y", "22")])
+    lines = text.splitlines()
+    assert lines[0].index("long header") == lines[2].index("1") == lines[3].index("22")
+    assert set(lines[1].replace(" ", "")) == {"-"}
+
+
+# ------------------------------------------------------------------ end to end on provider local
+
+
+@pytest.mark.slow
+def test_generate_local_then_jobs(tmp_path: Path, offline_env: dict[str, str]) -> None:
+    import soundfile as sf
+
+    lyrics = tmp_path / "song.txt"
+    lyrics.write_text(LYRICS)
+    done = run_cli("generate", "--provider", "local", "--lyrics-file", str(lyrics), "--style", "pop",
+                   "--title", "Kettle Song", "-o", "out", env=offline_env, cwd=tmp_path)
+    assert done.returncode == EXIT_OK, done.stderr
+    assert field(done.stdout, "status") == "completed"
+    path = Path(field(done.stdout, "file"))
+    assert path.is_file() and path.parent == (tmp_path / "out").resolve()
+    reported = float(field(done.stdout, "duration").split()[0])
+    assert abs(sf.info(str(path)).duration - reported) < 0.5
+    # progress: one line per status change, with the elapsed time, ending completed/downloaded
+    progress = [ln for ln in done.stderr.splitlines() if re.match(r"^\[\s*\d+\.\ds\] ", ln)]
+    assert len(progress) >= 2, done.stderr
+    assert any("completed" in ln for ln in progress)
+
+    jobs = run_cli("jobs", env=offline_env, cwd=tmp_path)
+    assert jobs.returncode == EXIT_OK, jobs.stderr
+    header, rule, row = jobs.stdout.splitlines()[:3]
+    assert header.split()[:3] == ["local_id", "provider", "state"]
+    assert set(rule.replace(" ", "")) == {"-"}
+    assert row.split()[1:3] == ["local", "completed"]
+    assert "Kettle Song" in row and str(path) in row
+    assert "1 job(s)" in jobs.stdout
+
+
+def test_jobs_without_a_ledger(tmp_path: Path, offline_env: dict[str, str]) -> None:
+    done = run_cli("jobs", env=offline_env, cwd=tmp_path)
+    assert done.returncode == EXIT_OK
+    assert "no jobs" in done.stdout
+    assert not Path(offline_env["MINIMAX_NB_LEDGER"]).exists()  # listing creates nothing
+
+
+@pytest.mark.slow
+def test_lyrics_from_stdin_and_moderation_exit_1(tmp_path: Path, offline_env: dict[str, str]) -> None:
+    done = run_cli("generate", "--provider", "local", "--lyrics-file", "-", "--style", "pop", "-q",
+                   env=offline_env, cwd=tmp_path, stdin="[Verse]\nthis line has forbiddenword in it\n")
+    assert done.returncode == EXIT_FAILED, done.stdout + done.stderr
+    assert field(done.stdout, "status") == "moderated"
+    assert field(done.stdout, "file") == "-"
+    assert not re.search(r"^\[\s*\d", done.stderr, re.MULTILINE)  # -q: no progress lines
+
+
+def test_invalid_request_exits_2_and_sends_nothing(tmp_path: Path, offline_env: dict[str, str]) -> None:
+    done = run_cli("generate", "--provider", "local", "--lyrics", "la " * 2000, "--style", "pop",
+                   env=offline_env, cwd=tmp_path)
+    assert done.returncode == EXIT_USAGE, done.stdout + done.stderr
+    assert "error" in done.stderr and "nothing was sent" in done.stderr
+    listed = run_cli("jobs", env=offline_env, cwd=tmp_path)
+    assert "no jobs" in listed.stdout, listed.stdout
+
+
+def test_resume_with_nothing_to_do(tmp_path: Path, offline_env: dict[str, str]) -> None:
+    done = run_cli("resume", env=offline_env, cwd=tmp_path)
+    assert done.returncode == EXIT_OK
+    assert "nothing to resume" in done.stdout
+
+
+@pytest.mark.slow
+def test_resume_finishes_a_job_left_running(tmp_path: Path, offline_env: dict[str, str]) -> None:
+    """A job submitted by one process and abandoned is finished by ``resume`` in another, not resent."""
+    from minimax_nb import MusicClient, MusicRequest
+    from minimax_nb.emulator import DEFAULT_KEY, Emulator
+
+    with Emulator(speed=100) as emu:
+        env = dict(offline_env, AIMLAPI_API_KEY=DEFAULT_KEY,
+                   MINIMAX_NB_AIMLAPI_BASE_URL=emu.base_url("aimlapi"))
+        with MusicClient("aimlapi", api_key=DEFAULT_KEY, base_url=emu.base_url("aimlapi"),
+                         ledger=offline_env["MINIMAX_NB_LEDGER"], download_dir=tmp_path / "first") as client:
+            job = client.submit(MusicRequest(lyrics=LYRICS, style="folk, acoustic guitar"))
+        assert not job.is_final
+        before = emu.submissions("aimlapi")
+
+        done = run_cli("resume", env=env, cwd=tmp_path)
+        assert done.returncode == EXIT_OK, done.stdout + done.stderr
+        assert emu.submissions("aimlapi") == before  # never resubmitted
+    line = next(ln for ln in done.stdout.splitlines() if ln.startswith(job.local_id[:8]))
+    parts = line.split()
+    assert parts[1:3] == ["aimlapi", "completed"]
+    assert Path(parts[3]).is_file()
+    again = run_cli("resume", env=env, cwd=tmp_path)
+    assert again.returncode == EXIT_OK and "nothing to resume" in again.stdout
