@@ -1,0 +1,346 @@
+"""The one place that runs client work in the background and feeds the panels.
+
+Why worker threads: the kernel must never block, and on ipykernel 7 asyncio tasks scheduled from a
+widget callback may only run when the next cell executes (ipykernel #1510, ipywidgets #4012). Plain
+threads run whatever the kernel does; the browser tests prove that the monitor moves while no cell runs.
+
+- Each generation (``Run``) runs in a thread pool with the plain sync ``MusicClient``: submit, wait (its
+  ``on_update`` records every new job state), download.
+- Updates are *coalesced*: a worker only stores the latest state and marks the run dirty. One ticker
+  thread calls ``flush()`` every ``interval`` seconds (default 0.25 s), which hands each changed or
+  still-running run to the listeners (the panels) once. So a row gets at most ``1 / interval`` updates a
+  second, however fast the client reports, and a hundred jobs cannot flood the front end.
+- Every exception (client, listener) is kept on the run or handed to ``on_error``: never swallowed.
+- API keys live in memory only (the client cache); they never appear in a repr.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Protocol
+
+from minimax_nb.models import Job, JobStatus, MusicRequest
+
+__all__ = ["Bridge", "ClientLike", "Run"]
+
+#: Widget-side states before/besides a job status.
+SUBMITTING = "submitting"
+ERROR = "error"
+
+
+class ClientLike(Protocol):
+    """The part of ``minimax_nb.MusicClient`` the bridge drives."""
+
+    def submit(self, request: MusicRequest) -> Job: ...
+    def wait(self, job: Job, timeout: float | None = None,
+             on_update: Callable[[Job], None] | None = None) -> Job: ...
+    def download(self, job: Job, dest: Any = None) -> Path: ...
+    def close(self) -> None: ...
+
+
+ClientFactory = Callable[..., ClientLike]
+
+
+def default_client_factory(provider: str, **kwargs: Any) -> ClientLike:
+    """``MusicClient(provider, **kwargs)`` (imported lazily: the widgets stand above the transport)."""
+    from minimax_nb.transport.sync import MusicClient
+
+    client: ClientLike = MusicClient(provider, **kwargs)
+    return client
+
+
+@dataclasses.dataclass(eq=False)
+class Run:
+    """One launched generation as the panels see it. Mutated only by the bridge, under its lock.
+
+    ``state`` is ``"submitting"``, a ``JobStatus`` value, or ``"error"`` (the client raised before a
+    final job existed; ``error`` says why). ``version`` increases at every change.
+    """
+
+    id: str
+    provider: str
+    request: MusicRequest
+    model: str | None
+    expected_s: float
+    started: float
+    variant: int = 1
+    job: Job | None = None
+    state: str = SUBMITTING
+    error: str | None = None
+    exception: BaseException | None = None
+    finished: float | None = None
+    watching: bool = True
+    version: int = 0
+
+    @property
+    def title(self) -> str:
+        t = (self.job.title if self.job and self.job.title else None) or self.request.title or "untitled"
+        return f"{t} (v{self.variant})" if self.variant > 1 else t
+
+    @property
+    def done(self) -> bool:
+        """True once the bridge has finished with this run (final job, downloaded, or error)."""
+        return self.finished is not None
+
+    def elapsed(self, now: float) -> float:
+        return (self.finished if self.finished is not None else now) - self.started
+
+    def progress(self, now: float) -> float:
+        """Elapsed vs expected, capped at 0.99 until the run is done (then 1.0)."""
+        if self.done:
+            return 1.0
+        return min(0.99, self.elapsed(now) / max(self.expected_s, 1e-6))
+
+    def __repr__(self) -> str:
+        return f"<Run {self.provider} {self.title!r} {self.state}>"
+
+
+Listener = Callable[[Run], None]
+
+
+class Bridge:
+    """Runs generations in worker threads and feeds coalesced updates to listeners.
+
+    Args:
+        client_factory: ``factory(provider, **kwargs) -> client``; default ``MusicClient``.
+        max_workers: generations running at once (waiting ones show as ``submitting``).
+        interval: seconds between flushes (the most often a listener hears about one run).
+        clock: monotonic clock (tests pass a fake).
+        ticker: start the background ticker thread; tests pass ``False`` and call ``flush()``.
+    """
+
+    def __init__(self, client_factory: ClientFactory | None = None, *, max_workers: int = 8,
+                 interval: float = 0.25, clock: Callable[[], float] = time.monotonic,
+                 ticker: bool = True) -> None:
+        self._factory: ClientFactory = client_factory or default_client_factory
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="minimax-nb")
+        self._interval = interval
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._flush_lock = threading.Lock()
+        self._clients: dict[tuple[Any, ...], ClientLike] = {}
+        self._client_lock = threading.Lock()
+        self._slots: dict[tuple[str, str | None], threading.Semaphore] = {}
+        self._runs: dict[str, Run] = {}
+        self._dirty: set[str] = set()
+        self._notified: dict[str, int] = {}
+        self._listeners: list[Listener] = []
+        self._futures: set[Future[Any]] = set()
+        self.on_error: Callable[[BaseException, str], None] | None = None
+        self.errors: list[tuple[str, BaseException]] = []
+        self._wake = threading.Event()
+        self._closed = False
+        self._ticker: threading.Thread | None = None
+        self._counter = itertools.count(1)
+        if ticker:
+            self._ticker = threading.Thread(target=self._tick_loop, name="minimax-nb-ticker", daemon=True)
+            self._ticker.start()
+
+    # ------------------------------------------------------------------ public
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener(run)`` (from the ticker thread) when a run changed or is still running."""
+        self._listeners.append(listener)
+
+    @property
+    def runs(self) -> list[Run]:
+        with self._lock:
+            return list(self._runs.values())
+
+    def launch(self, provider: str, request: MusicRequest, *, model: str | None = None,
+               account: str | None = None, api_key: str | None = None,
+               client_kwargs: Mapping[str, Any] | None = None, expected_s: float = 55.0,
+               per_account_limit: int | None = None, variant: int = 1) -> Run:
+        """Start one generation in the background and return its ``Run`` at once."""
+        if self._closed:
+            raise RuntimeError("this Bridge is closed")
+        run = Run(id=uuid.uuid4().hex, provider=provider, request=request, model=model,
+                  expected_s=expected_s, started=self._clock(), variant=variant)
+        with self._lock:
+            self._runs[run.id] = run
+            self._dirty.add(run.id)
+        kwargs = dict(client_kwargs or {})
+        if model:
+            kwargs["model"] = model
+        if account:
+            kwargs["account"] = account
+        if api_key:
+            kwargs["api_key"] = api_key
+        slot = self._slot(provider, account, per_account_limit)
+        self._track(self._pool.submit(self._work, run, kwargs, slot))
+        self._wake.set()
+        return run
+
+    def call(self, fn: Callable[[], Any], on_done: Callable[[Any], None],
+             on_error: Callable[[BaseException], None]) -> Future[Any]:
+        """Run ``fn()`` in the pool, then ``on_done(result)`` or ``on_error(exc)`` in that thread."""
+
+        def job() -> None:
+            try:
+                result = fn()
+            except BaseException as e:
+                on_error(e)
+                return
+            on_done(result)
+
+        return self._track(self._pool.submit(job))
+
+    def stop_watching(self, run_id: str) -> None:
+        """Stop feeding this run to the panels (the generation itself goes on, and lands in the ledger)."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None or not run.watching:
+                return
+            run.watching = False
+            run.version += 1
+            self._dirty.add(run_id)
+        self._wake.set()
+
+    def flush(self) -> int:
+        """Hand every changed (or still running) watched run to the listeners once; returns how many."""
+        with self._flush_lock:
+            with self._lock:
+                dirty, self._dirty = self._dirty, set()
+                todo = [r for r in self._runs.values()
+                        if r.id in dirty or (r.watching and not r.done)]
+                # a run leaves the ticker once its last state (and its unwatching) was delivered
+                todo = [r for r in todo if self._notified.get(r.id) != r.version or not r.done]
+                for r in todo:
+                    self._notified[r.id] = r.version
+            for run in todo:
+                for listener in list(self._listeners):
+                    try:
+                        listener(run)
+                    except Exception as e:
+                        self._report(e, f"updating the panels for {run.title!r}")
+            return len(todo)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every started piece of work finished (for scripts and tests, not for widgets)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = [f for f in self._futures if not f.done()]
+            if not pending:
+                self.flush()
+                return True
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        """Stop the ticker, let running work finish in the background, close the clients."""
+        self._closed = True
+        self._wake.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._client_lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for c in clients:
+            try:
+                c.close()
+            except Exception as e:
+                self._report(e, "closing a client")
+
+    def __repr__(self) -> str:  # never shows keys (they are only in the client cache)
+        with self._lock:
+            states = [r.state for r in self._runs.values()]
+        active = sum(1 for s in states if s in (SUBMITTING, "queued", "running"))
+        return f"<Bridge runs={len(states)} active={active}>"
+
+    # ------------------------------------------------------------------ internals
+    def _track(self, fut: Future[Any]) -> Future[Any]:
+        with self._lock:
+            self._futures.add(fut)
+
+        def forget(f: Future[Any]) -> None:
+            with self._lock:
+                self._futures.discard(f)
+
+        fut.add_done_callback(forget)
+        return fut
+
+    def _slot(self, provider: str, account: str | None, limit: int | None) -> threading.Semaphore | None:
+        if not limit:
+            return None
+        with self._lock:
+            key = (provider, account)
+            if key not in self._slots:
+                self._slots[key] = threading.Semaphore(limit)
+            return self._slots[key]
+
+    def _report(self, exc: BaseException, context: str) -> None:
+        self.errors.append((context, exc))
+        handler = self.on_error
+        if handler is not None:
+            try:
+                handler(exc, context)
+            except Exception:  # the handler itself failed: keep both on the list
+                self.errors.append(("the error handler", exc))
+
+    def _client(self, provider: str, kwargs: Mapping[str, Any]) -> ClientLike:
+        key = (provider, *sorted((k, repr(v)) for k, v in kwargs.items()))
+        with self._client_lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._factory(provider, **kwargs)
+                self._clients[key] = client
+            return client
+
+    def _update(self, run: Run, job: Job | None = None, **changes: Any) -> None:
+        with self._lock:
+            # a late non-final state never moves a final job back
+            if job is not None and not (run.job is not None and run.job.is_final and not job.is_final):
+                run.job = job
+                run.state = job.status.value
+            for k, v in changes.items():
+                setattr(run, k, v)
+            run.version += 1
+            self._dirty.add(run.id)
+
+    def _work(self, run: Run, kwargs: dict[str, Any], slot: threading.Semaphore | None) -> None:
+        try:
+            if slot is not None:
+                slot.acquire()
+            try:
+                client = self._client(run.provider, kwargs)
+                job = client.submit(run.request)
+                self._update(run, job)
+                if not job.is_final:
+                    job = client.wait(job, on_update=lambda j: self._update(run, j))
+                    self._update(run, job)
+            finally:
+                if slot is not None:
+                    slot.release()
+            if job.status is JobStatus.COMPLETED and not (job.audio_path and Path(job.audio_path).exists()):
+                path = client.download(job)
+                job = job.evolve(audio_path=Path(path))
+            self._update(run, job, error=job.error, finished=self._clock())
+        except BaseException as e:
+            self._update(run, None, state=ERROR, error=f"{type(e).__name__}: {e}", exception=e,
+                         finished=self._clock())
+        finally:
+            self._wake.set()
+
+    def _running(self) -> bool:
+        return not self._closed
+
+    def _tick_loop(self) -> None:
+        while self._running():
+            self._wake.wait()
+            if not self._running():
+                break
+            self.flush()
+            time.sleep(self._interval)
+            with self._lock:
+                busy = bool(self._dirty) or any(r.watching and not r.done for r in self._runs.values())
+            if not busy:
+                self._wake.clear()
+                with self._lock:  # close the race with a concurrent _update/launch
+                    if self._dirty:
+                        self._wake.set()

@@ -1,0 +1,319 @@
+"""Launcher: provider, model, account, output settings, key, variants, cost, Generate."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import ipywidgets as w
+
+from minimax_nb.models import MusicRequest
+from minimax_nb.providers.base import ModelSpec
+from minimax_nb.widgets import _html
+from minimax_nb.widgets._catalog import LOCAL, Catalog, CatalogLike
+
+__all__ = ["LaunchSettings", "Launcher"]
+
+DEFAULT = "default"
+
+
+@dataclasses.dataclass(frozen=True)
+class LaunchSettings:
+    """What the launcher says to run. ``api_key`` is ``None`` unless typed in (never in the repr)."""
+
+    provider: str
+    model: str | None
+    account: str | None
+    bitrate: int | None
+    sample_rate: int | None
+    audio_format: str | None
+    variants: int
+    api_key: str | None = dataclasses.field(default=None, repr=False)
+
+    def apply(self, request: MusicRequest) -> MusicRequest:
+        """``request`` with this launcher's model and output settings."""
+        return request.replace(model=self.model, bitrate=self.bitrate, sample_rate=self.sample_rate,
+                               audio_format=self.audio_format)
+
+
+class Launcher(w.VBox):  # type: ignore[misc]
+    """Choose where and how to generate, then Generate.
+
+    Only the values the chosen model allows are offered (from its ``ModelSpec``). The key status says where
+    the key comes from ("key from $APIIN_API_KEY"). A key typed in the Password field is read into a Python
+    attribute and the field is cleared at once, so the key never lands in saved widget state; the field
+    syncs only on Enter or when it loses focus (``continuous_update=False``), so a half-typed key is never
+    read. Generate is disabled while the request is invalid (``set_valid``) or a key is missing. Batches of
+    more than ``confirm_above`` songs ask for confirmation first.
+
+    ``on_generate(callback)`` registers ``callback(settings)``, called after Generate (and confirmation).
+    """
+
+    def __init__(self, *, catalog: CatalogLike | None = None, provider: str | None = None,
+                 model: str | None = None, account: str | None = None, confirm_above: int = 3,
+                 max_variants: int = 20, env: Mapping[str, str] | None = None) -> None:
+        self.catalog: CatalogLike = catalog or Catalog()
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        self.confirm_above = confirm_above
+        self._api_key: str | None = None
+        self._valid = True
+        self._invalid_reason = ""
+        self._request: MusicRequest | None = None
+        self._callbacks: list[Callable[[LaunchSettings], None]] = []
+        self._change_callbacks: list[Callable[[], None]] = []
+        names = self.catalog.providers()
+        provider = provider or names[0]
+        if provider not in names:
+            names.append(provider)
+        lw = w.Layout(width="98%")
+        self.provider = w.Dropdown(options=names, value=provider, description="Provider", layout=lw)
+        self.model = w.Dropdown(options=[], description="Model", layout=lw)
+        self.account = w.Text(value=account or "", description="Account", placeholder="optional",
+                              layout=lw)
+        self.bitrate = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Bitrate", layout=lw)
+        self.sample_rate = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Sample rate", layout=lw)
+        self.audio_format = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Format", layout=lw)
+        self.key_status = w.HTML()
+        self.key = w.Password(value="", description="API key", placeholder="paste, then Enter",
+                              continuous_update=False, layout=w.Layout(width="70%"))
+        self.forget_key = w.Button(description="Forget key", layout=w.Layout(width="auto", display="none"))
+        self.variants = w.BoundedIntText(value=1, min=1, max=max_variants, description="Variants",
+                                         layout=w.Layout(width="180px"))
+        self.cost = w.HTML()
+        self.generate = w.Button(description="Generate", button_style="primary", icon="music",
+                                 layout=w.Layout(width="160px"))
+        self.confirm_text = w.HTML()
+        self.confirm = w.Button(description="Confirm", button_style="warning", layout=w.Layout(width="auto"))
+        self.cancel = w.Button(description="Cancel", layout=w.Layout(width="auto"))
+        self.confirm_box = w.HBox([self.confirm_text, self.confirm, self.cancel],
+                                  layout=w.Layout(display="none", align_items="center"))
+        self.message = w.HTML()
+        self.errors = w.HTML()
+        for cls, widget in (("mnb-provider", self.provider), ("mnb-model", self.model),
+                            ("mnb-key", self.key), ("mnb-key-status", self.key_status),
+                            ("mnb-generate", self.generate), ("mnb-variants", self.variants),
+                            ("mnb-confirm", self.confirm), ("mnb-cancel", self.cancel),
+                            ("mnb-confirm-box", self.confirm_box), ("mnb-cost", self.cost),
+                            ("mnb-errors", self.errors), ("mnb-launch-message", self.message)):
+            widget.add_class(cls)
+        self.provider.observe(self._guard(self._on_provider), names="value")
+        self.model.observe(self._guard(self._on_model), names="value")
+        for ctl in (self.account, self.bitrate, self.sample_rate, self.audio_format, self.variants):
+            ctl.observe(self._guard(self._on_setting), names="value")
+        self.key.observe(self._guard(self._on_key), names="value")
+        self.forget_key.on_click(self._guard(self._on_forget))
+        self.generate.on_click(self._guard(self._on_generate))
+        self.confirm.on_click(self._guard(self._on_confirm))
+        self.cancel.on_click(self._guard(self._on_cancel))
+        super().__init__([
+            w.HTML("<b>Generate</b>"), self.provider, self.model, self.account, self.bitrate,
+            self.sample_rate, self.audio_format, self.key_status, w.HBox([self.key, self.forget_key]),
+            w.HBox([self.variants, self.cost], layout=w.Layout(align_items="center")),
+            self.generate, self.confirm_box, self.message, self.errors,
+        ], layout=w.Layout(width="100%"))
+        self.add_class("mnb-launcher")
+        self._on_provider(None, model=model)
+
+    # ------------------------------------------------------------------ API
+    @property
+    def api_key(self) -> str | None:
+        """The key typed into this launcher (kept in memory only), or ``None``."""
+        return self._api_key
+
+    def set_api_key(self, key: str | None) -> None:
+        """Give a key from code (e.g. from ``getpass``); it is kept in memory only."""
+        self._api_key = key.strip() if key and key.strip() else None
+        self._refresh_key_status()
+        self._refresh_generate()
+
+    def spec(self) -> ModelSpec | None:
+        """The chosen model's spec."""
+        model = self.model.value
+        return self.catalog.models(self.provider.value).get(model) if model else None
+
+    def settings(self) -> LaunchSettings:
+        """The current choices."""
+
+        def opt(v: Any) -> Any:
+            return None if v == DEFAULT else v
+
+        return LaunchSettings(
+            provider=self.provider.value, model=self.model.value or None,
+            account=self.account.value.strip() or None, bitrate=opt(self.bitrate.value),
+            sample_rate=opt(self.sample_rate.value), audio_format=opt(self.audio_format.value),
+            variants=int(self.variants.value), api_key=self._api_key)
+
+    def key_source(self) -> str | None:
+        """Where the key comes from: ``"entered"``, ``"$ENV_NAME"``, ``"none needed"``, or ``None``."""
+        if self.provider.value == LOCAL:
+            return "none needed"
+        if self._api_key:
+            return "entered"
+        env_key = self.catalog.env_key(self.provider.value)
+        if env_key and self.env.get(env_key):
+            return f"${env_key}"
+        return None
+
+    def set_valid(self, valid: bool, reason: str = "") -> None:
+        """Enable Generate only for a valid request (the studio calls this after each validation)."""
+        self._valid = valid
+        self._invalid_reason = reason
+        self._refresh_generate()
+
+    def set_request(self, request: MusicRequest | None) -> None:
+        """The request as the composer has it now (for the cost estimate)."""
+        self._request = request
+        self._refresh_cost()
+
+    def on_generate(self, callback: Callable[[LaunchSettings], None]) -> None:
+        """Call ``callback(settings)`` when the user generates (after confirmation for big batches)."""
+        self._callbacks.append(callback)
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` when provider, model or an output setting changes."""
+        self._change_callbacks.append(callback)
+
+    def show_error(self, exc: BaseException, context: str = "") -> None:
+        self.errors.value = _html.error_box(exc, context)
+
+    def estimate(self) -> float | None:
+        """The estimated price of one run of the current request, in USD, when known."""
+        if self._request is None:
+            return None
+        s = self.settings()
+        return self.catalog.estimate_cost(s.provider, s.apply(self._request), s.model)
+
+    # ------------------------------------------------------------------ internals
+    def _guard(self, fn: Callable[..., None]) -> Callable[..., None]:
+        def wrapped(*args: Any) -> None:
+            try:
+                fn(*args)
+            except Exception as e:
+                self.show_error(e, getattr(fn, "__name__", "callback").lstrip("_").replace("_", " "))
+
+        return wrapped
+
+    def _emit_change(self) -> None:
+        for cb in list(self._change_callbacks):
+            cb()
+
+    def _on_provider(self, change: Any, model: str | None = None) -> None:
+        provider = self.provider.value
+        models = list(self.catalog.models(provider))
+        default = self.catalog.default_model(provider)
+        chosen = model if model in models else (default if default in models else None)
+        if chosen is None and models:
+            chosen = models[0]
+        with self.hold_trait_notifications():
+            self.model.options = models
+            self.model.value = chosen
+        self.account.layout.display = "none" if provider == LOCAL else ""
+        self._on_model(None)
+
+    def _on_model(self, change: Any) -> None:
+        spec = self.spec()
+
+        def offer(dropdown: w.Dropdown, values: tuple[Any, ...]) -> None:
+            old = dropdown.value
+            dropdown.options = [DEFAULT, *values]
+            dropdown.value = old if old in values else DEFAULT
+            dropdown.layout.display = "" if values else "none"
+
+        offer(self.bitrate, spec.bitrates if spec else ())
+        offer(self.sample_rate, spec.sample_rates if spec else ())
+        offer(self.audio_format, spec.formats if spec else ())
+        self._refresh_key_status()
+        self._refresh_cost()
+        self._refresh_generate()
+        self._emit_change()
+
+    def _on_setting(self, change: Any) -> None:
+        self._refresh_cost()
+        self._emit_change()
+
+    def _on_key(self, change: Any) -> None:
+        value = self.key.value
+        if not value:
+            return
+        # read the key into Python, then clear the field at once: widget state never keeps it
+        self.key.value = ""
+        self.set_api_key(value)
+
+    def _on_forget(self, _: Any) -> None:
+        self.set_api_key(None)
+
+    def _refresh_key_status(self) -> None:
+        provider = self.provider.value
+        env_key = self.catalog.env_key(provider)
+        src = self.key_source()
+        if src == "none needed":
+            text, colour = "no key needed (offline emulator)", "#15803d"
+        elif src == "entered":
+            text, colour = "key entered in this session (kept in memory, never saved)", "#15803d"
+        elif src:
+            text, colour = f"key from {src}", "#15803d"
+        else:
+            hint = f"set ${env_key} or " if env_key else ""
+            text, colour = f"no key: {hint}paste one below", "#b91c1c"
+        self.key_status.value = f'<span style="color:{colour}">🔑 {_html.esc(text)}</span>'
+        self.key.layout.display = "none" if provider == LOCAL else ""
+        self.forget_key.layout.display = "" if self._api_key else "none"
+
+    def _refresh_cost(self) -> None:
+        try:
+            one = self.estimate()
+        except Exception as e:  # an invalid model etc.: no estimate, but say why
+            self.cost.value = f'<span style="color:#6b7280">cost: {_html.esc(e)}</span>'
+            return
+        n = int(self.variants.value)
+        if one is None:
+            self.cost.value = '<span style="color:#6b7280">cost: unknown</span>'
+        else:
+            self.cost.value = (f'<span title="estimate">≈ ${one * n:.2f}'
+                               f'{f" ({n} × ${one:.2f})" if n > 1 else ""}</span>')
+
+    def _refresh_generate(self) -> None:
+        reasons = []
+        if not self._valid:
+            reasons.append(self._invalid_reason or "the request is not valid")
+        if self.key_source() is None:
+            reasons.append("no API key")
+        self.generate.disabled = bool(reasons)
+        self.generate.tooltip = "; ".join(reasons) if reasons else "generate the song"
+
+    def _on_generate(self, _: Any) -> None:
+        if self.generate.disabled:
+            return
+        n = int(self.variants.value)
+        if n > self.confirm_above:
+            try:
+                one = self.estimate()
+            except Exception:
+                one = None
+            cost = f" for about ${one * n:.2f}" if one is not None else ""
+            self.confirm_text.value = f"<b>Generate {n} songs{_html.esc(cost)}?</b>&nbsp;"
+            self.confirm_box.layout.display = "flex"
+            self.generate.disabled = True
+            return
+        self._fire()
+
+    def _on_confirm(self, _: Any) -> None:
+        self.confirm_box.layout.display = "none"
+        self._refresh_generate()
+        self._fire()
+
+    def _on_cancel(self, _: Any) -> None:
+        self.confirm_box.layout.display = "none"
+        self.message.value = '<span style="color:#6b7280">batch cancelled</span>'
+        self._refresh_generate()
+
+    def _fire(self) -> None:
+        settings = self.settings()
+        self.message.value = ""
+        for cb in list(self._callbacks):
+            cb(settings)
+
+    def __repr__(self) -> str:
+        return f"<Launcher provider={self.provider.value!r} model={self.model.value!r}>"

@@ -1,0 +1,237 @@
+"""Studio: composer, launcher, monitor, results and player in one widget, wired through one Bridge."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+
+from minimax_nb.models import Job, JobStatus
+from minimax_nb.providers.base import errors_only
+from minimax_nb.widgets import _html
+from minimax_nb.widgets._catalog import LOCAL, Catalog, CatalogLike
+from minimax_nb.widgets.bridge import Bridge, ClientFactory, Run
+from minimax_nb.widgets.composer import LyricsComposer
+from minimax_nb.widgets.launcher import Launcher, LaunchSettings
+from minimax_nb.widgets.monitor import JobMonitor
+from minimax_nb.widgets.player import Player
+from minimax_nb.widgets.table import ResultsTable, jobs_frame, ledger_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Studio", "default_provider", "studio"]
+
+DEMO_LYRICS = ("[Verse]\nCity lights are humming low\nEvery window tells a story\n\n"
+               "[Chorus]\nSing it loud, sing it slow\n")
+
+
+def default_provider(catalog: CatalogLike, env: Mapping[str, str] | None = None) -> str:
+    """The first real provider whose key is in the environment, else ``"local"`` (like the client)."""
+    env = os.environ if env is None else env
+    for name in catalog.providers():
+        if name == LOCAL:
+            continue
+        key = catalog.env_key(name)
+        if key and env.get(key):
+            return name
+    return LOCAL
+
+
+class Studio(w.VBox):  # type: ignore[misc]
+    """Everything in one place: write lyrics, pick a provider, generate, watch, compare, listen.
+
+    Jobs run in the background (``bridge``), so the kernel stays free; the monitor updates live; finished
+    songs land in the results table and the player. Validation runs on every change with the same
+    ``validate_request`` the client uses, and Generate stays disabled while the request is invalid.
+
+    Attributes: ``composer``, ``launcher``, ``monitor``, ``table``, ``player``, ``bridge``; ``jobs`` lists
+    the finished jobs of this session; ``runs`` every generation started here.
+    """
+
+    def __init__(self, provider: str | None = None, *, catalog: CatalogLike | None = None,
+                 bridge: Bridge | None = None, client_factory: ClientFactory | None = None,
+                 confirm_above: int = 3, lyrics: str = DEMO_LYRICS, title: str = "City Lights",
+                 style: str = "upbeat synth-pop, female vocals",
+                 frame: Callable[[Sequence[Job]], pd.DataFrame] | None = None,
+                 env: Mapping[str, str] | None = None, **client_kwargs: Any) -> None:
+        self.catalog: CatalogLike = catalog or Catalog()
+        self.client_kwargs = dict(client_kwargs)
+        self.client_kwargs.pop("api_key", None)  # a key argument goes to the launcher (memory only)
+        api_key = client_kwargs.get("api_key")
+        provider = provider or default_provider(self.catalog, env)
+        self.bridge = bridge or Bridge(client_factory)
+        self.bridge.on_error = self._on_bridge_error
+        self.launcher = Launcher(catalog=self.catalog, provider=provider, model=client_kwargs.get("model"),
+                                 account=client_kwargs.get("account"), confirm_above=confirm_above, env=env)
+        self.client_kwargs.pop("model", None)
+        self.client_kwargs.pop("account", None)
+        if api_key:
+            self.launcher.set_api_key(str(api_key))
+        s = self.launcher.settings()
+        self.composer = LyricsComposer(catalog=self.catalog, provider=s.provider, model=s.model,
+                                       lyrics=lyrics, title=title, style=style)
+        self.monitor = JobMonitor(on_stop=self.bridge.stop_watching)
+        ledger = self.client_kwargs.get("ledger")
+        if frame is None:
+            frame = jobs_frame if ledger is False or ledger == "off" else ledger_frame(ledger)
+        self.table = ResultsTable(frame=frame)
+        self.player = Player()
+        self.errors = w.HTML()
+        self.errors.add_class("mnb-errors")
+        self._finished: set[str] = set()
+        self._styles_requested: set[str] = set()
+        self.composer.on_change(self.revalidate)
+        self.launcher.on_change(self._on_target)
+        self.launcher.on_generate(self._guard(self._launch, "starting the generation"))
+        self.table.on_select(self.player.show)
+        self.bridge.add_listener(self._on_run)
+        header = w.HTML("<div style='font-size:18px;font-weight:700'>🎵 minimax_nb studio</div>"
+                        "<div style='color:#6b7280;font-size:12px'>write, generate, watch, compare, listen"
+                        " — jobs run in the background, the kernel stays free</div>")
+        left = w.VBox([self.composer], layout=w.Layout(width="58%"))
+        right = w.VBox([self.launcher], layout=w.Layout(width="40%"))
+        bottom_left = w.VBox([self.table], layout=w.Layout(width="58%"))
+        bottom_right = w.VBox([self.player], layout=w.Layout(width="40%"))
+        super().__init__([
+            header,
+            w.HBox([left, right], layout=w.Layout(justify_content="space-between", width="100%")),
+            self.monitor,
+            w.HBox([bottom_left, bottom_right],
+                   layout=w.Layout(justify_content="space-between", width="100%")),
+            self.errors,
+        ], layout=w.Layout(width="100%", border="1px solid #e5e7eb", padding="8px"))
+        self.add_class("mnb-studio")
+        self._on_target()
+
+    # ------------------------------------------------------------------ API
+    @property
+    def runs(self) -> list[Run]:
+        return self.bridge.runs
+
+    @property
+    def jobs(self) -> list[Job]:
+        """Finished jobs of this session (in the results table)."""
+        return list(self.table.jobs.values())
+
+    def generate(self, variants: int | None = None) -> list[Run]:
+        """Start what Generate would start (no confirmation) and return the runs at once."""
+        s = self.launcher.settings()
+        if variants is not None:
+            s = LaunchSettings(**{**s.__dict__, "variants": variants})
+        return self._launch(s)
+
+    def revalidate(self) -> None:
+        """Validate the current request with the client's validator; show the issues; enable Generate."""
+        try:
+            s = self.launcher.settings()
+            request = s.apply(self.composer.request())
+            issues = self.catalog.validate(s.provider, request, s.model)
+            self.composer.show_issues(issues)
+            errs = errors_only(issues)
+            self.launcher.set_valid(not errs, "; ".join(i.message for i in errs))
+            self.launcher.set_request(request)
+        except Exception as e:
+            self.launcher.set_valid(False, f"validation failed: {e}")
+            self.composer.show_error(e, "validating the request")
+
+    def close(self) -> None:
+        """Close the widgets and the bridge (its clients)."""
+        self.bridge.close()
+        super().close()
+
+    def __repr__(self) -> str:
+        return f"<Studio provider={self.launcher.provider.value!r} runs={len(self.bridge.runs)}>"
+
+    # ------------------------------------------------------------------ internals
+    def _guard(self, fn: Callable[..., Any], context: str) -> Callable[..., None]:
+        def wrapped(*args: Any) -> None:
+            try:
+                fn(*args)
+            except Exception as e:
+                self.launcher.show_error(e, context)
+
+        return wrapped
+
+    def _on_bridge_error(self, exc: BaseException, context: str) -> None:
+        self.errors.value = _html.error_box(exc, context)
+
+    def _on_target(self) -> None:
+        try:
+            s = self.launcher.settings()
+            self.composer.set_target(s.provider, s.model)
+            self._load_styles(s.provider)
+        except Exception as e:
+            self.composer.show_error(e, "switching provider")
+        self.revalidate()
+
+    def _load_styles(self, provider: str) -> None:
+        """useapi: fill the style dropdown from ``client.styles()`` in the background (once)."""
+        if not self.catalog.has_styles(provider) or provider in self._styles_requested:
+            return
+        if self.launcher.key_source() is None:
+            self.composer.style_id.options = [("(needs a key to load styles)", "")]
+            return
+        self._styles_requested.add(provider)
+        s = self.launcher.settings()
+        kwargs = dict(self.client_kwargs)
+        if s.account:
+            kwargs["account"] = s.account
+        if s.api_key:
+            kwargs["api_key"] = s.api_key
+
+        def fetch() -> Any:
+            client = self.bridge._client(provider, kwargs)
+            return client.styles()  # type: ignore[attr-defined]
+
+        def failed(e: BaseException) -> None:
+            self._styles_requested.discard(provider)
+            self.composer.style_id.options = [("(styles failed to load)", "")]
+            self.composer.show_error(e, "loading useapi styles")
+
+        def loaded(styles: Any) -> None:
+            self.composer.set_styles(styles)
+            self.revalidate()
+
+        self.bridge.call(fetch, loaded, failed)
+
+    def _launch(self, s: LaunchSettings) -> list[Run]:
+        request = s.apply(self.composer.request())
+        issues = self.catalog.validate(s.provider, request, s.model)
+        if errors_only(issues):
+            self.composer.show_issues(issues)
+            raise ValueError("the request is not valid: " + "; ".join(i.message for i in errors_only(issues)))
+        expected = self.catalog.expected_duration_s(s.provider)
+        limit = self.catalog.per_account_limit(s.provider)
+        runs = [self.bridge.launch(s.provider, request, model=s.model, account=s.account, api_key=s.api_key,
+                                   client_kwargs=self.client_kwargs, expected_s=expected,
+                                   per_account_limit=limit, variant=i + 1 if s.variants > 1 else 1)
+                for i in range(s.variants)]
+        plural = "s" if len(runs) > 1 else ""
+        self.launcher.message.value = (f"<span style='color:#15803d'>started {len(runs)} generation{plural} "
+                                       f"on {_html.esc(s.provider)}</span>")
+        return runs
+
+    def _on_run(self, run: Run) -> None:
+        """Bridge listener (ticker thread): update the monitor; finished jobs go to results and player."""
+        self.monitor.update(run)
+        if run.done and run.id not in self._finished and run.job is not None:
+            self._finished.add(run.id)
+            job = run.job
+            self.table.add(job)
+            if job.status is JobStatus.COMPLETED and (self.player.job is None or
+                                                      self.player.job.status is not JobStatus.COMPLETED):
+                self.table.select_job(job)  # drives the player
+        elif run.done and run.id not in self._finished:
+            self._finished.add(run.id)
+
+
+def studio(provider: str | None = None, **client_kwargs: Any) -> Studio:
+    """The composed studio widget. ``studio(provider="local")`` works offline with no key.
+
+    ``client_kwargs`` go to ``MusicClient`` (``base_url``, ``timeout``, ``model``, ``account``…); an
+    ``api_key`` is kept in memory by the launcher, never in widget state.
+    """
+    return Studio(provider, **client_kwargs)
