@@ -409,7 +409,7 @@ def resolve_ledger(ledger: LedgerArg, env: Mapping[str, str] | None = None) -> L
 # the shared core of both clients
 # --------------------------------------------------------------------------------------------------
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def safe_name(text: str, limit: int = 80) -> str:
