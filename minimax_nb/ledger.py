@@ -138,9 +138,12 @@ CREATE TABLE IF NOT EXISTS audio_facts (
 
 
 def default_ledger_path() -> Path:
-    """Where the ledger lives by default: ``$MINIMAX_NB_LEDGER``, else ``./.minimax_nb/ledger.sqlite``."""
-    env = os.environ.get(ENV_VAR)
-    if env:
+    """Where the ledger lives by default: ``$MINIMAX_NB_LEDGER``, else ``./.minimax_nb/ledger.sqlite``.
+
+    ``MINIMAX_NB_LEDGER=off`` (which tells the clients not to record) is not a path: it gives the latter.
+    """
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env and env.lower() != "off":
         return Path(env).expanduser()
     return Path.cwd() / ".minimax_nb" / "ledger.sqlite"
 

@@ -1,0 +1,80 @@
+"""Results as pandas DataFrames: one row per job of the ledger, with facts measured from the audio.
+
+    from minimax_nb.results import results, compare, pivot, plot, listen
+    df = results()                          # the default ledger; results(ledger_or_path, measure=False)
+    compare(df, by="provider")              # count, completed share, median latency/duration/loudness
+    pivot(df, index="style", columns="provider", values="latency_s")
+    plot(df, kind="loudness")               # matplotlib, imported only here
+    listen(df)                              # an HTML table with an <audio> player per row
+    to_parquet(df, "runs.parquet"); read_parquet("runs.parquet")   # dtypes kept (CSV too)
+
+Columns (stable names, in this order; ``<NA>`` where unknown):
+
+==========================  ====================  ======================================================
+column                      dtype                 meaning
+==========================  ====================  ======================================================
+provider                    category              ``useapi``, ``aimlapi``, ``apiin``, ``minimax``, ``local``
+model                       category              the model used (the job's, else the request's)
+account                     string                the provider account (useapi), if any
+job_id                      string                the provider's id (``<NA>`` until it answered)
+local_id                    string                our id, the ledger's key
+title                       string                the song's title (the job's, else the request's)
+style                       string                the style / prompt
+lyrics                      string                the lyrics
+lyrics_chars                Int64                 ``len(lyrics)``
+bitrate                     Int64                 requested bitrate (bit/s)
+sample_rate                 Int64                 requested sample rate (Hz)
+audio_format                category              requested format (``mp3``, ``wav``…)
+instrumental                boolean               asked for no vocals
+status                      category              ``submitting``, ``queued``, ``running``, ``completed``,
+                                                  ``moderated``, ``failed``, ``cancelled``, ``unknown``
+error                       string                the error text (keys scrubbed)
+created_at                  datetime64[ns, UTC]   when the job was made locally
+submitted_at                datetime64[ns, UTC]   when the provider accepted the submit
+started_at                  datetime64[ns, UTC]   when it was first seen running
+finished_at                 datetime64[ns, UTC]   when it reached a final state
+queue_s                     Float64               ``started_at - submitted_at`` in seconds
+generation_s                Float64               ``finished_at - started_at``
+latency_s                   Float64               ``finished_at - submitted_at``
+reported_duration_s         Float64               the duration the provider reported
+audio_path                  string                the saved audio file (absolute path)
+audio_sha256                string                its SHA-256 (hex)
+audio_bytes                 Int64                 its size in bytes
+measured_duration_s         Float64               decoded frames / sample rate
+measured_sample_rate        Int64                 the file's sample rate (Hz)
+channels                    Int64                 the file's channel count
+bitrate_kbps                Float64               file size × 8 / duration / 1000
+peak_dbfs                   Float64               sample peak, dBFS
+rms_dbfs                    Float64               RMS over all samples, dBFS (full-scale sine: -3.01)
+loudness_lufs               Float64               integrated loudness, ITU-R BS.1770-4 (gated)
+tempo_bpm                   Float64               a cheap onset-autocorrelation tempo estimate
+==========================  ====================  ======================================================
+
+The measured columns are filled only with ``measure=True`` for jobs with a saved, readable file; the
+measurements are cached in the ledger by SHA-256, so a second ``results()`` decodes nothing again.
+See ``minimax_nb.results.audio_facts`` for how each is measured.
+"""
+
+from __future__ import annotations
+
+from minimax_nb.results.compare import compare, pivot, plot
+from minimax_nb.results.export import read_csv, read_parquet, to_csv, to_parquet
+from minimax_nb.results.frame import COLUMNS, DTYPES, STATUS_CATEGORIES, apply_dtypes, results
+from minimax_nb.results.html import listen, listen_html
+
+__all__ = [
+    "COLUMNS",
+    "DTYPES",
+    "STATUS_CATEGORIES",
+    "apply_dtypes",
+    "compare",
+    "listen",
+    "listen_html",
+    "pivot",
+    "plot",
+    "read_csv",
+    "read_parquet",
+    "results",
+    "to_csv",
+    "to_parquet",
+]

@@ -1,0 +1,271 @@
+"""Facts measured from an audio file: duration, rate, channels, bitrate, levels, loudness and tempo.
+
+    from minimax_nb.results.audio_facts import measure_file, integrated_loudness
+    facts = measure_file("song.mp3")         # AudioFacts(measured_duration_s=61.3, ...)
+
+Levels are in dBFS with 0 dBFS = a sample at full scale: ``peak_dbfs`` is the sample peak over all
+channels; ``rms_dbfs`` is the plain RMS over all samples of all channels (a full-scale sine reads
+-3.01 dBFS). Digital silence reads ``-inf``.
+
+``loudness_lufs`` is integrated loudness per ITU-R BS.1770-4: K-weighting (the standard's two biquads:
+a +4 dB high shelf near 1.7 kHz and the RLB high-pass near 38 Hz, derived for any sample rate from their
+analog prototypes, which gives exactly the standard's 48 kHz coefficients), mean square per channel over
+400 ms blocks overlapping by 75 %, channel weights 1.0 (1.41 for the surround pair of 5.1), an absolute
+gate at -70 LUFS and a relative gate 10 LU below the ungated loudness. The biquads are applied with
+numpy only, through their exact frequency response on a zero-padded FFT of the signal (identical to
+running the recursion, up to a tail far below the 24-bit noise floor). A 1 kHz sine at -20 dBFS peak in
+one channel reads -23.01 LUFS, in both stereo channels -20.00 LUFS (the standard: a 0 dBFS 1 kHz sine in
+one channel reads -3.01). Shorter than one 400 ms block: ``None``.
+
+``tempo_bpm`` is a cheap estimate: an onset-strength envelope (half-wave rectified rise of the log
+energy in 5 ms frames), its autocorrelation over 50-220 BPM with a mild preference around 120 BPM, and
+parabolic interpolation of the best lag. Good on music with a clear beat; ``None`` when there is none.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "FACTS_VERSION",
+    "AudioFacts",
+    "estimate_tempo",
+    "integrated_loudness",
+    "k_weighting_coefficients",
+    "k_weighting_response",
+    "measure_array",
+    "measure_file",
+]
+
+#: Bumped whenever a measurement changes, so cached facts of an older version are measured again.
+FACTS_VERSION = 1
+
+Float = npt.NDArray[np.float64]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AudioFacts:
+    """What ``measure_file`` found. Field names are the DataFrame column names."""
+
+    measured_duration_s: float | None = None
+    measured_sample_rate: int | None = None
+    channels: int | None = None
+    bitrate_kbps: float | None = None
+    peak_dbfs: float | None = None
+    rms_dbfs: float | None = None
+    loudness_lufs: float | None = None
+    tempo_bpm: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AudioFacts:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+# ------------------------------------------------------------------ K-weighting (BS.1770)
+
+Biquad = tuple[tuple[float, float, float], tuple[float, float, float]]
+
+
+def k_weighting_coefficients(sample_rate: float) -> tuple[Biquad, Biquad]:
+    """The two K-weighting biquads ``((b0, b1, b2), (1, a1, a2))`` for ``sample_rate``.
+
+    At 48 kHz these are the coefficients printed in ITU-R BS.1770-4 (stage 1: high shelf; stage 2:
+    RLB high-pass).
+    """
+    fs = float(sample_rate)
+    # stage 1: high shelf (+3.9998 dB above ~1.68 kHz)
+    gain_db, f0, q = 3.999843853973347, 1681.974450955533, 0.7071752369554196
+    k = math.tan(math.pi * f0 / fs)
+    vh = 10.0 ** (gain_db / 20.0)
+    vb = vh ** 0.4996667741545416
+    a0 = 1.0 + k / q + k * k
+    shelf: Biquad = (
+        ((vh + vb * k / q + k * k) / a0, 2.0 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0),
+        (1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0),
+    )
+    # stage 2: RLB high-pass (~38 Hz)
+    f0, q = 38.13547087602444, 0.5003270373238773
+    k = math.tan(math.pi * f0 / fs)
+    a0 = 1.0 + k / q + k * k
+    highpass: Biquad = ((1.0, -2.0, 1.0), (1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0))
+    return shelf, highpass
+
+
+def _biquad_response(bq: Biquad, z1: npt.NDArray[np.complex128]) -> npt.NDArray[np.complex128]:
+    """H(z) of one biquad at ``z1 = exp(-j w)``."""
+    (b0, b1, b2), (_, a1, a2) = bq
+    z2 = z1 * z1
+    return (b0 + b1 * z1 + b2 * z2) / (1.0 + a1 * z1 + a2 * z2)
+
+
+def k_weighting_response(sample_rate: float, n_fft: int) -> npt.NDArray[np.complex128]:
+    """The K-weighting frequency response on the ``rfft`` bins of an ``n_fft``-point transform."""
+    w = 2.0 * np.pi * np.arange(n_fft // 2 + 1) / n_fft
+    z1 = np.exp(-1j * w)
+    shelf, highpass = k_weighting_coefficients(sample_rate)
+    return _biquad_response(shelf, z1) * _biquad_response(highpass, z1)
+
+
+def _fast_len(n: int) -> int:
+    """The smallest 2^a 3^b 5^c >= n (FFT-friendly)."""
+    best = 1 << max(0, (n - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+def _k_weight(x: Float, sample_rate: int) -> Float:
+    """K-weight every channel of ``x`` (frames x channels) by FFT with the biquads' exact response."""
+    n = x.shape[0]
+    pad = int(sample_rate)  # the high-pass's impulse response is < 1e-12 after ~0.2 s
+    n_fft = _fast_len(n + pad)
+    h = k_weighting_response(sample_rate, n_fft)
+    out = np.empty_like(x)
+    for c in range(x.shape[1]):
+        spec = np.fft.rfft(x[:, c], n_fft)
+        spec *= h
+        out[:, c] = np.fft.irfft(spec, n_fft)[:n]
+    return out
+
+
+def _channel_weights(channels: int) -> Float:
+    w = np.ones(channels)
+    if channels == 6:  # 5.1 as L R C LFE Ls Rs: LFE is left out, surrounds weigh 1.41
+        w[3] = 0.0
+        w[4:6] = 1.41
+    return w
+
+
+def integrated_loudness(samples: npt.ArrayLike, sample_rate: int) -> float | None:
+    """Integrated loudness (LUFS) of ``samples`` (frames, or frames x channels, floats in [-1, 1]).
+
+    ``None`` when shorter than one 400 ms block; ``-inf`` when every block is below the absolute gate.
+    """
+    x = np.asarray(samples, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    block = round(0.4 * sample_rate)
+    step = round(0.1 * sample_rate)
+    n = x.shape[0]
+    if n < block or block == 0:
+        return None
+    y = _k_weight(x, sample_rate)
+    # mean square of every 400 ms block with a 100 ms step, via cumulative sums of y^2
+    csum = np.zeros((n + 1, y.shape[1]))
+    np.cumsum(y * y, axis=0, out=csum[1:])
+    starts = np.arange(0, n - block + 1, step)
+    z = (csum[starts + block] - csum[starts]) / block  # blocks x channels
+    weights = _channel_weights(x.shape[1])
+    power = z @ weights
+    with np.errstate(divide="ignore"):
+        lk = -0.691 + 10.0 * np.log10(power)
+    above_abs = lk > -70.0
+    if not above_abs.any():
+        return float("-inf")
+    ungated = -0.691 + 10.0 * math.log10(float(power[above_abs].mean()))
+    gated = above_abs & (lk > ungated - 10.0)
+    return float(-0.691 + 10.0 * math.log10(float(power[gated].mean())))
+
+
+# ------------------------------------------------------------------ tempo
+
+
+def estimate_tempo(samples: npt.ArrayLike, sample_rate: int, *, low: float = 50.0,
+                   high: float = 220.0) -> float | None:
+    """A cheap tempo estimate in BPM (onset-strength autocorrelation), or ``None`` without a beat."""
+    x = np.asarray(samples, dtype=np.float64)
+    if x.ndim == 2:
+        x = x.mean(axis=1)
+    hop = max(1, round(sample_rate / 200))  # 5 ms frames
+    frames = x.shape[0] // hop
+    fps = sample_rate / hop
+    max_lag = int(fps * 60.0 / low) + 2
+    if frames < 2 * max_lag:  # need a few beats
+        return None
+    energy = (x[: frames * hop].reshape(frames, hop) ** 2).mean(axis=1)
+    loud = 10.0 * np.log10(energy + 1e-10)
+    onset = np.maximum(np.diff(loud), 0.0)
+    if onset.max() < 1.0:  # nothing rises by 1 dB within 5 ms: no onsets, no beat
+        return None
+    onset -= onset.mean()
+    n_fft = _fast_len(2 * onset.shape[0])
+    spec = np.fft.rfft(onset, n_fft)
+    ac = np.fft.irfft(spec * np.conj(spec), n_fft)[: max_lag + 2]
+    if ac[0] <= 0:
+        return None
+    ac = ac / ac[0]
+    min_lag = max(1, int(fps * 60.0 / high))
+    lags = np.arange(min_lag, max_lag + 1)
+    bpm = 60.0 * fps / lags
+    prior = np.exp(-0.5 * (np.log2(bpm / 120.0) / 1.0) ** 2)  # mild preference around 120 BPM
+    score = ac[lags] * prior
+    i = int(np.argmax(score))
+    if ac[lags[i]] < 0.1:
+        return None
+    lag = float(lags[i])
+    if 0 < i < len(lags) - 1:  # parabolic interpolation on the raw autocorrelation
+        y0, y1, y2 = ac[lags[i] - 1], ac[lags[i]], ac[lags[i] + 1]
+        den = y0 - 2.0 * y1 + y2
+        if den < 0:
+            lag += 0.5 * (y0 - y2) / den
+    return float(60.0 * fps / lag)
+
+
+# ------------------------------------------------------------------ the whole file
+
+
+def _db(value: float) -> float:
+    return 20.0 * math.log10(value) if value > 0 else float("-inf")
+
+
+def measure_array(samples: npt.ArrayLike, sample_rate: int, *, file_bytes: int | None = None,
+                  tempo: bool = True) -> AudioFacts:
+    """Measure decoded ``samples`` (frames, or frames x channels). ``file_bytes`` gives the bitrate."""
+    x = np.asarray(samples, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    frames, channels = x.shape
+    duration = frames / sample_rate if sample_rate else None
+    if frames == 0:
+        return AudioFacts(measured_duration_s=0.0, measured_sample_rate=sample_rate, channels=channels)
+    peak = float(np.max(np.abs(x)))
+    rms = math.sqrt(float(np.mean(x * x)))
+    bitrate = (file_bytes * 8 / duration / 1000.0) if file_bytes and duration else None
+    return AudioFacts(
+        measured_duration_s=duration,
+        measured_sample_rate=int(sample_rate),
+        channels=int(channels),
+        bitrate_kbps=bitrate,
+        peak_dbfs=_db(peak),
+        rms_dbfs=_db(rms),
+        loudness_lufs=integrated_loudness(x, sample_rate),
+        tempo_bpm=estimate_tempo(x, sample_rate) if tempo else None,
+    )
+
+
+def measure_file(path: str | os.PathLike[str], *, tempo: bool = True) -> AudioFacts:
+    """Decode ``path`` with soundfile (WAV, MP3, FLAC, OGG…) and measure it."""
+    import soundfile as sf
+
+    p = Path(path)
+    data, rate = sf.read(str(p), dtype="float32", always_2d=True)
+    return measure_array(data, int(rate), file_bytes=p.stat().st_size, tempo=tempo)

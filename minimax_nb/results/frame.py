@@ -1,0 +1,296 @@
+"""Building the results DataFrame from a ``Ledger`` (see ``minimax_nb.results`` for the columns)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from minimax_nb.ledger import ROW_COLUMNS, SUBMITTING, UNKNOWN, Ledger
+from minimax_nb.models import Job, JobStatus
+from minimax_nb.results.audio_facts import FACTS_VERSION, AudioFacts, measure_file
+
+__all__ = [
+    "COLUMNS",
+    "DTYPES",
+    "STATUS_CATEGORIES",
+    "apply_dtypes",
+    "build_frame",
+    "empty_frame",
+    "jobs_frame",
+    "open_ledger",
+    "results",
+]
+
+#: Every state a job can be in, in lifecycle order: the categories of the ``status`` column.
+STATUS_CATEGORIES: Final = (SUBMITTING, JobStatus.QUEUED.value, JobStatus.RUNNING.value,
+                            JobStatus.COMPLETED.value, JobStatus.MODERATED.value, JobStatus.FAILED.value,
+                            JobStatus.CANCELLED.value, UNKNOWN)
+
+_TS: Final = "datetime64[ns, UTC]"
+
+#: The columns of the results DataFrame, in order, with their dtypes (``"category"``: categories are the
+#: sorted values present, except ``status`` whose categories are ``STATUS_CATEGORIES``).
+DTYPES: Final[dict[str, str]] = {
+    "provider": "category",
+    "model": "category",
+    "account": "string",
+    "job_id": "string",
+    "local_id": "string",
+    "title": "string",
+    "style": "string",
+    "lyrics": "string",
+    "lyrics_chars": "Int64",
+    "bitrate": "Int64",
+    "sample_rate": "Int64",
+    "audio_format": "category",
+    "instrumental": "boolean",
+    "status": "category",
+    "error": "string",
+    "created_at": _TS,
+    "submitted_at": _TS,
+    "started_at": _TS,
+    "finished_at": _TS,
+    "queue_s": "Float64",
+    "generation_s": "Float64",
+    "latency_s": "Float64",
+    "reported_duration_s": "Float64",
+    "audio_path": "string",
+    "audio_sha256": "string",
+    "audio_bytes": "Int64",
+    "measured_duration_s": "Float64",
+    "measured_sample_rate": "Int64",
+    "channels": "Int64",
+    "bitrate_kbps": "Float64",
+    "peak_dbfs": "Float64",
+    "rms_dbfs": "Float64",
+    "loudness_lufs": "Float64",
+    "tempo_bpm": "Float64",
+}
+COLUMNS: Final = tuple(DTYPES)
+MEASURED_COLUMNS: Final = tuple(f.name for f in AudioFacts.__dataclass_fields__.values())
+
+def _category(values: Any, categories: Sequence[str] | None = None) -> pd.Categorical:
+    cat = pd.Categorical(values)
+    if categories is None:
+        return cat.set_categories(sorted(cat.categories))
+    extra = sorted(set(cat.categories) - set(categories))
+    return cat.set_categories([*categories, *extra])
+
+
+def _timestamps(us: Sequence[Any]) -> pd.DatetimeIndex:
+    arr = np.fromiter((np.nan if v is None else v for v in us), dtype=np.float64, count=len(us))
+    mask = np.isnan(arr)
+    ints = np.where(mask, 0, arr).astype(np.int64) * 1000
+    out = ints.view("datetime64[ns]").copy()
+    out[mask] = np.datetime64("NaT")
+    return pd.DatetimeIndex(out).tz_localize("UTC")
+
+
+def _float(values: Sequence[Any]) -> pd.api.extensions.ExtensionArray:
+    arr = np.fromiter((np.nan if v is None else v for v in values), dtype=np.float64, count=len(values))
+    return pd.arrays.FloatingArray(arr, np.isnan(arr))
+
+
+def _int(values: Sequence[Any]) -> pd.api.extensions.ExtensionArray:
+    arr = np.fromiter((-1 if v is None else v for v in values), dtype=np.int64, count=len(values))
+    mask = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+    return pd.arrays.IntegerArray(arr, mask)
+
+
+def _seconds(later: pd.DatetimeIndex, earlier: pd.DatetimeIndex) -> pd.api.extensions.ExtensionArray:
+    delta = (later - earlier).to_numpy(dtype="timedelta64[ns]").astype(np.int64)
+    mask: npt.NDArray[np.bool_] = np.asarray(later.isna()) | np.asarray(earlier.isna())
+    return pd.arrays.FloatingArray(np.where(mask, 0, delta) / 1e9, mask)
+
+
+def empty_frame() -> pd.DataFrame:
+    """A results DataFrame with no rows (every column, with its dtype)."""
+    return build_frame_from_rows([])
+
+
+def build_frame_from_rows(rows: Sequence[Sequence[Any]],
+                          facts: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+    """The results DataFrame from ``Ledger.rows()`` rows and measured facts keyed by sha256."""
+    n = len(rows)
+    cols: dict[str, Sequence[Any]] = (
+        dict(zip(ROW_COLUMNS, zip(*rows, strict=True), strict=True)) if n
+        else {c: () for c in ROW_COLUMNS})
+    data: dict[str, Any] = {}
+    data["provider"] = _category(cols["provider"])
+    data["model"] = _category(cols["model"])
+    for src, dst in (("account", "account"), ("provider_id", "job_id"), ("local_id", "local_id"),
+                     ("title", "title"), ("style", "style"), ("lyrics", "lyrics")):
+        data[dst] = pd.array(list(cols[src]), dtype="string")
+    for name in ("lyrics_chars", "bitrate", "sample_rate"):
+        data[name] = _int(cols[name])
+    data["audio_format"] = _category(cols["audio_format"])
+    data["instrumental"] = pd.array([None if v is None else bool(v) for v in cols["instrumental"]],
+                                    dtype="boolean")
+    data["status"] = _category(cols["state"], STATUS_CATEGORIES)
+    data["error"] = pd.array(list(cols["error"]), dtype="string")
+    times = {name: _timestamps(cols[src]) for src, name in (
+        ("created_us", "created_at"), ("submitted_us", "submitted_at"), ("started_us", "started_at"),
+        ("finished_us", "finished_at"))}
+    data.update(times)
+    data["queue_s"] = _seconds(times["started_at"], times["submitted_at"])
+    data["generation_s"] = _seconds(times["finished_at"], times["started_at"])
+    data["latency_s"] = _seconds(times["finished_at"], times["submitted_at"])
+    data["reported_duration_s"] = _float(cols["duration_s"])
+    data["audio_path"] = pd.array(list(cols["audio_path"]), dtype="string")
+    data["audio_sha256"] = pd.array(list(cols["audio_sha256"]), dtype="string")
+    data["audio_bytes"] = _int(cols["audio_bytes"])
+    facts = facts or {}
+    measured = [facts.get(sha) if sha else None for sha in cols["audio_sha256"]]
+    for name in MEASURED_COLUMNS:
+        values = [m.get(name) if m else None for m in measured]
+        data[name] = _int(values) if DTYPES[name] == "Int64" else _float(values)
+    df = pd.DataFrame(data, index=pd.RangeIndex(n))
+    return df[list(COLUMNS)]
+
+
+def _measure_missing(ledger: Ledger, rows: Sequence[Sequence[Any]],
+                     measure: Callable[[Path], AudioFacts]) -> dict[str, dict[str, Any]]:
+    i_path, i_sha, i_size = (ROW_COLUMNS.index(c) for c in ("audio_path", "audio_sha256", "audio_bytes"))
+    wanted = {r[i_sha]: (r[i_path], r[i_size]) for r in rows if r[i_sha]}
+    facts = ledger.cached_facts(wanted, FACTS_VERSION)
+    fresh: dict[str, dict[str, Any]] = {}
+    for sha, (path, size) in wanted.items():
+        if sha in facts or sha in fresh:
+            continue
+        p = Path(path)
+        try:
+            if not p.is_file() or (size is not None and p.stat().st_size != size):
+                continue  # gone or changed since it was saved: not the file the ledger knows
+            fresh[sha] = measure(p).to_dict()
+        except Exception:  # an undecodable file leaves its measured columns empty
+            continue
+    if fresh:
+        ledger.store_facts(fresh, FACTS_VERSION)
+    return {**facts, **fresh}
+
+
+def build_frame(ledger: Ledger, measure: bool = True, *, provider: str | None = None,
+                measurer: Callable[[Path], AudioFacts] = measure_file) -> pd.DataFrame:
+    """One row per job of ``ledger``; audio measured (and cached by sha256 in the ledger) when ``measure``."""
+    rows = ledger.rows(provider)
+    facts = _measure_missing(ledger, rows, measurer) if measure else None
+    return build_frame_from_rows(rows, facts)
+
+
+def open_ledger(ledger: Ledger | str | os.PathLike[str] | None) -> tuple[Ledger, bool]:
+    """``(ledger, owned)``: a ``Ledger`` for a path or ``None`` (the default file), or the one given."""
+    if isinstance(ledger, Ledger):
+        return ledger, False
+    return Ledger(ledger), True
+
+
+# In-process memo for frames built from a list of jobs (no ledger to cache in):
+# (path, size, mtime_ns) -> sha256, and sha256 -> facts.
+_SHA_MEMO: dict[tuple[str, int, int], str] = {}
+_FACTS_MEMO: dict[str, dict[str, Any]] = {}
+_MEMO_MAX = 4096
+
+
+def _file_sha256(path: Path) -> tuple[str, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    sha = _SHA_MEMO.get(key)
+    if sha is None:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        sha = h.hexdigest()
+        if len(_SHA_MEMO) >= _MEMO_MAX:
+            _SHA_MEMO.clear()
+        _SHA_MEMO[key] = sha
+    return sha, st.st_size
+
+
+def _memo_measure(path: Path) -> AudioFacts:
+    found = _file_sha256(path)
+    if found is not None and found[0] in _FACTS_MEMO:
+        return AudioFacts.from_dict(_FACTS_MEMO[found[0]])
+    facts = measure_file(path)
+    if found is not None:
+        if len(_FACTS_MEMO) >= _MEMO_MAX:
+            _FACTS_MEMO.clear()
+        _FACTS_MEMO[found[0]] = facts.to_dict()
+    return facts
+
+
+def jobs_frame(jobs: Iterable[Job], measure: bool = True) -> pd.DataFrame:
+    """The results DataFrame of these jobs (no ledger needed): the same columns as ``results()``.
+
+    Audio files named by ``job.audio_path`` are hashed and measured; both are memoized in this process.
+    """
+    with Ledger(":memory:") as led:
+        for job in jobs:
+            led.record(job)
+            if job.audio_path is not None:
+                found = _file_sha256(Path(job.audio_path))
+                if found is not None:
+                    led.record_audio(job, job.audio_path, found[0], found[1])
+        return build_frame(led, measure=measure, measurer=_memo_measure)
+
+
+def results(ledger: Ledger | str | os.PathLike[str] | Iterable[Job] | None = None,
+            measure: bool = True) -> pd.DataFrame:
+    """The results DataFrame: one row per job, columns as documented in ``minimax_nb.results``.
+
+    Args:
+        ledger: a ``Ledger``, a ledger file path, ``None`` for the default ledger
+            (``$MINIMAX_NB_LEDGER`` or ``./.minimax_nb/ledger.sqlite``), or a list of ``Job`` objects.
+        measure: decode the saved audio files and fill the measured columns (cached by SHA-256 in the
+            ledger, so only new files are decoded).
+    """
+    if ledger is not None and not isinstance(ledger, Ledger | str | os.PathLike):
+        return jobs_frame(ledger, measure=measure)
+    led, owned = open_ledger(ledger)
+    try:
+        return build_frame(led, measure=measure)
+    finally:
+        if owned:
+            led.close()
+
+
+def _has_dtype(col: pd.Series, dtype: str) -> bool:
+    if dtype == "category":
+        return isinstance(col.dtype, pd.CategoricalDtype)
+    return str(col.dtype) == dtype
+
+
+def apply_dtypes(df: pd.DataFrame, *, only_mismatched: bool = False) -> pd.DataFrame:
+    """``df`` with the documented dtype on every known column (after reading a CSV, for instance).
+
+    ``only_mismatched`` leaves columns that already have their documented dtype as they are.
+    """
+    out = df.copy()
+    for name, dtype in DTYPES.items():
+        if name not in out.columns:
+            continue
+        col = out[name]
+        if only_mismatched and _has_dtype(col, dtype):
+            continue
+        if dtype == "category":
+            values = col.astype("object").where(col.notna(), None)
+            out[name] = pd.Series(_category(values.tolist(), STATUS_CATEGORIES if name == "status"
+                                            else None), index=out.index)
+        elif dtype == _TS:
+            out[name] = pd.to_datetime(col, utc=True, format="ISO8601").astype(_TS)
+        elif dtype == "boolean" and col.dtype == object:
+            out[name] = col.map(lambda v: None if v is None or v is pd.NA or v != v
+                                else str(v).lower() in ("true", "1")).astype("boolean")
+        else:
+            out[name] = col.astype(dtype)  # type: ignore[call-overload]
+    return out
