@@ -1,0 +1,527 @@
+"""Build the example notebooks from the cells below, saved without outputs.
+
+    .venv/bin/python scripts/make_notebooks.py            # rewrite notebooks/0{1,3,4,5}_*.ipynb
+    .venv/bin/python scripts/make_notebooks.py --check    # exit 1 when a saved notebook differs
+
+Edit the cells here, not the .ipynb files, so changes are reviewable. ``02_studio.ipynb`` belongs to the
+widgets and is not built here. Every notebook runs top to bottom offline (provider ``local`` or the
+emulator) and ends with a cell tagged ``summary`` that prints one ``SUMMARY {json}`` line: the test suite
+(``tests/notebooks/``) executes each notebook and checks that summary against the files it made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+Cell = nbformat.NotebookNode
+
+
+def md(text: str) -> Cell:
+    return new_markdown_cell(text.strip("\n"))
+
+
+def code(text: str, *tags: str) -> Cell:
+    cell = new_code_cell(text.strip("\n"))
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+SUMMARY_NOTE = md("""
+### Summary
+One line the test suite reads (it executes this notebook and checks these facts against the files).
+""")
+
+# ------------------------------------------------------------------------------------------ 01
+
+QUICKSTART = [
+    md("""
+# Quickstart: one song
+
+Make one song with `MusicClient`, listen to it here, and see its row in the results DataFrame.
+
+`provider="local"` runs the offline emulator of the provider APIs with a small song synthesizer behind
+it: no key, no network. The synthesizer is a stand-in, not the real MiniMax model. For the real
+services see `04_real_providers.ipynb`: the code is the same, only `provider=` changes.
+"""),
+    code("""
+import json
+from pathlib import Path
+
+from IPython.display import Audio, display
+
+from minimax_nb import MusicClient, MusicRequest
+from minimax_nb.results import results
+"""),
+    md("""
+## Describe the song
+Lyrics use structure tags on their own line (`[Verse]`, `[Chorus]`, ...); `style` is free text.
+`validate()` lists every problem before anything is sent (an empty list: nothing to fix).
+"""),
+    code("""
+request = MusicRequest(
+    lyrics=(
+        "[Verse]\\n"
+        "Morning light on the kitchen floor\\n"
+        "Coffee steam and an open door\\n"
+        "[Chorus]\\n"
+        "Here comes the day, here comes the day\\n"
+        "Nothing to lose and nothing to say\\n"
+    ),
+    style="warm acoustic pop, gentle female vocals, 100 bpm",
+    title="First Light",
+)
+client = MusicClient(provider="local")   # the offline emulator: no key, no network
+client.validate(request)
+"""),
+    md("""
+## Generate
+`generate()` submits, waits for the final state and downloads the audio (about 5 s here; the real
+services take about a minute).
+"""),
+    code("""
+job = client.generate(request)
+job
+"""),
+    code("""
+print(f"status {job.status}, {job.duration_s:.1f} s, saved to {job.audio_path}")
+display(Audio(filename=str(job.audio_path), autoplay=False))
+"""),
+    md("""
+## Its row in the results
+`results()` reads the job ledger (every job, kept across restarts) into a DataFrame, with facts measured
+from the audio file: duration, sample rate, loudness, tempo...
+"""),
+    code("""
+frame = results()
+row = frame[frame["local_id"] == job.local_id]
+row.T
+"""),
+    SUMMARY_NOTE,
+    code("""
+client.close()
+summary = {
+    "status": str(job.status),
+    "duration_s": job.duration_s,
+    "audio_path": str(Path(job.audio_path).resolve()),
+    "rows": len(row),
+    "row_status": str(row["status"].iloc[0]),
+    "row_measured_duration_s": float(row["measured_duration_s"].iloc[0]),
+}
+print("SUMMARY " + json.dumps(summary))
+""", "summary"),
+]
+
+# ------------------------------------------------------------------------------------------ 03
+
+COMPARE = [
+    md("""
+# Compare: styles × lyrics × providers
+
+A grid of songs made by the four provider APIs at once, compared in one DataFrame, plotted, and
+listened to side by side. The providers are **emulated** (`minimax_nb.emulator.Emulator`, on
+127.0.0.1), so this runs offline: each client below talks HTTP to the emulator exactly as it would to
+the real service (set `base_url`/`api_key` to use a real one).
+"""),
+    code("""
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from minimax_nb import MusicClient, MusicRequest
+from minimax_nb.emulator import DEFAULT_KEY, Emulator
+from minimax_nb.results import compare, listen, pivot, plot, results
+
+SPEED = float(os.environ.get("MINIMAX_NB_LOCAL_SPEED", "20"))   # 20: a song in about 3 s
+LEDGER = Path(".minimax_nb") / "emulated.sqlite"   # emulated jobs stay out of your real ledger
+PROVIDERS = ["useapi", "aimlapi", "apiin", "minimax"]
+"""),
+    md("## The emulator and one client per provider"),
+    code("""
+emu = Emulator(speed=SPEED)
+emu.start()
+clients = {
+    p: MusicClient(p, base_url=emu.base_url(p), api_key=DEFAULT_KEY, ledger=LEDGER,
+                   emulator_speed=SPEED, download_dir="minimax_nb_audio/emulated")
+    for p in PROVIDERS
+}
+{p: c.base_url for p, c in clients.items()}
+"""),
+    md("""
+## The grid
+useapi.net's v1 API takes a style *id* from its own list instead of a description: pick the closest.
+"""),
+    code("""
+STYLES = ["bright synth-pop, female vocals", "smoky jazz ballad, upright bass"]
+LYRICS = {
+    "harbor": "[Verse]\\nLights across the harbor\\nBoats come sailing home\\n[Chorus]\\nHold on, hold on",
+    "rain": "[Verse]\\nRain upon the window\\nQuiet in the hall\\n[Chorus]\\nLet it fall, let it fall",
+}
+useapi_styles = clients["useapi"].styles()
+
+
+def useapi_style_id(style: str) -> str:
+    words = set(style.lower().replace(",", " ").split())
+    best = max(useapi_styles, key=lambda s: len(words & set(s["name"].lower().split())))
+    return best["styleId"]
+
+
+def request_for(provider: str, style: str, name: str) -> MusicRequest:
+    return MusicRequest(
+        lyrics=LYRICS[name], style=style, title=f"{name} / {style.split(',')[0]}",
+        style_id=useapi_style_id(style) if provider == "useapi" else None,
+    )
+
+
+grid = {p: [request_for(p, s, n) for s in STYLES for n in LYRICS] for p in PROVIDERS}
+pd.DataFrame([(p, r.title, r.style_id) for p, rs in grid.items() for r in rs],
+             columns=["provider", "title", "style_id"])
+"""),
+    md("""
+## Run it all at once
+Every provider runs its batch with `generate_many` (bounded concurrency; useapi.net allows one song at a
+time per account, so its batch queues), and the four batches run side by side in threads.
+"""),
+    code("""
+with ThreadPoolExecutor(len(PROVIDERS)) as pool:
+    futures = {p: pool.submit(clients[p].generate_many, grid[p]) for p in PROVIDERS}
+    jobs = {p: f.result() for p, f in futures.items()}
+{p: [str(j.status) for j in js] for p, js in jobs.items()}
+"""),
+    md("## Compare"),
+    code("""
+ids = {j.local_id for js in jobs.values() for j in js}
+frame = results(LEDGER)
+frame = frame[frame["local_id"].isin(ids)].reset_index(drop=True)
+frame[["provider", "title", "status", "latency_s", "reported_duration_s", "measured_duration_s",
+       "loudness_lufs", "tempo_bpm"]]
+"""),
+    code("compare(frame, by=\"provider\")"),
+    code("pivot(frame, index=\"style\", columns=\"provider\", values=\"measured_duration_s\")"),
+    code("plot(frame, kind=\"duration\")"),
+    md("## Listen side by side"),
+    code("listen(frame)"),
+    SUMMARY_NOTE,
+    code("""
+for c in clients.values():
+    c.close()
+emu.stop()
+cells = frame.groupby(["provider", "style", "lyrics"], observed=True).size()
+summary = {
+    "grid_cells": len(PROVIDERS) * len(STYLES) * len(LYRICS),
+    "rows": len(frame),
+    "distinct_cells": len(cells),
+    "providers": sorted(frame["provider"].astype(str).unique()),
+    "completed": int((frame["status"] == "completed").sum()),
+    "audio_paths": [str(Path(p).resolve()) for p in frame["audio_path"].dropna()],
+}
+print("SUMMARY " + json.dumps(summary))
+""", "summary"),
+]
+
+# ------------------------------------------------------------------------------------------ 04
+
+REAL = [
+    md("""
+# The real providers
+
+Each real provider with its key from the environment. A provider without a key is skipped politely,
+so this notebook runs anywhere; set a key and re-run to spend real money on a real song:
+
+| provider | key variable | flow |
+| --- | --- | --- |
+| useapi.net | `USEAPI_API_TOKEN` | blocking create (about a minute), one song at a time per account |
+| AIML API | `AIMLAPI_API_KEY` | submit, then poll |
+| apiin.one | `APIIN_API_KEY` | submit, then poll |
+| MiniMax platform | `MINIMAX_API_KEY` | one blocking request |
+
+Keys are read from the environment (or `getpass`), never typed into a cell: a notebook is easy to share.
+"""),
+    code("""
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from minimax_nb import MusicClient, MusicRequest
+from minimax_nb.errors import MiniMaxError
+from minimax_nb.providers import get_adapter
+
+KEYS = {"useapi": "USEAPI_API_TOKEN", "aimlapi": "AIMLAPI_API_KEY", "apiin": "APIIN_API_KEY",
+        "minimax": "MINIMAX_API_KEY"}
+available = {p: bool(os.environ.get(var)) for p, var in KEYS.items()}
+for p, var in KEYS.items():
+    print(f"{p:8} {'key found' if available[p] else 'no key (set ' + var + ' to try it)'}")
+"""),
+    md("""
+## What a song costs, and what each provider accepts
+Estimates come from the adapters (pure code, no request, no key); `None` where the price is not published.
+"""),
+    code("""
+song = MusicRequest(
+    lyrics="[Verse]\\nCity lights are calling\\nI can hear them through the wall\\n[Chorus]\\nWe are falling",
+    style="indie pop, driving drums, male vocals",
+    title="City Lights",
+)
+rows = []
+for p in KEYS:
+    adapter = get_adapter(p)
+    spec = adapter.model_spec(None)
+    rows.append({
+        "provider": p,
+        "default model": adapter.default_model,
+        "est. USD per song": adapter.estimate_cost_usd(song),
+        "lyrics max": spec.lyrics_max,
+        "blocking create": adapter.blocking_submit,
+        "songs at once per account": adapter.per_account_limit,
+        "problems with this song": [i.message for i in adapter.validate(song)],
+    })
+pd.DataFrame(rows).set_index("provider")
+"""),
+    md("""
+## One song per provider
+Each cell runs only when its key is set. useapi.net's v1 API wants a style id from its list.
+"""),
+    code("""
+skipped, made = [], {}
+
+
+def try_provider(provider: str, request: MusicRequest) -> None:
+    if not available[provider]:
+        print(f"skipped {provider}: {KEYS[provider]} is not set")
+        skipped.append(provider)
+        return
+    with MusicClient(provider) as client:
+        if provider == "useapi":
+            request = request.replace(style_id=client.styles()[0]["styleId"])
+        print(f"{provider}: estimated cost {client.estimate_cost(request)} USD")
+        try:
+            job = client.generate(request)
+        except MiniMaxError as err:
+            print(f"{provider}: {type(err).__name__}: {err}")
+            return
+        made[provider] = job
+        print(f"{provider}: {job.status}, {job.duration_s} s, {job.audio_path}")
+"""),
+    code("try_provider(\"useapi\", song)"),
+    code("try_provider(\"aimlapi\", song)"),
+    code("try_provider(\"apiin\", song)"),
+    code("try_provider(\"minimax\", song)"),
+    md("""
+## Resuming after a restart
+Every job is written to the ledger *before* its submit is sent. If the kernel dies while songs are
+being made, `client.resume()` in the new kernel re-attaches to every unfinished job (never sending it
+again: that could buy the song twice), waits for it and downloads the audio.
+
+Shown here against the emulator (so it runs without a key) with a throw-away ledger: a first client
+submits and is closed without waiting, as if the kernel had died; a second one resumes.
+"""),
+    code("""
+from minimax_nb.emulator import DEFAULT_KEY, Emulator
+
+SPEED = float(os.environ.get("MINIMAX_NB_LOCAL_SPEED", "20"))
+demo_ledger = Path(tempfile.mkdtemp()) / "ledger.sqlite"
+with Emulator(speed=SPEED) as emu:
+    settings = dict(base_url=emu.base_url("aimlapi"), api_key=DEFAULT_KEY, ledger=demo_ledger,
+                    emulator_speed=SPEED)
+    first = MusicClient("aimlapi", **settings)
+    left_behind = first.submit(song)
+    first.close()                                   # the kernel "dies" here
+    print("left behind:", left_behind)
+    submits_before = emu.submissions("aimlapi")
+
+    with MusicClient("aimlapi", **settings) as second:   # "after the restart"
+        resumed = second.resume()
+    resubmitted = emu.submissions("aimlapi") - submits_before
+print("resumed:", resumed, "| creates sent again:", resubmitted)
+"""),
+    md("With real keys, after a restart: `with MusicClient(\"aimlapi\") as c: c.resume()`."),
+    SUMMARY_NOTE,
+    code("""
+summary = {
+    "skipped": skipped,
+    "made": {p: str(j.status) for p, j in made.items()},
+    "resumed": [str(j.status) for j in resumed],
+    "resumed_files": [str(j.audio_path) for j in resumed if j.audio_path],
+    "resubmitted": resubmitted,
+}
+print("SUMMARY " + json.dumps(summary))
+""", "summary"),
+]
+
+# ------------------------------------------------------------------------------------------ 05
+
+ASYNC = [
+    md("""
+# Async and batches
+
+`AsyncMusicClient` is `MusicClient` with `await`: in a notebook, top-level `await` just works (no
+`asyncio.run`). `watch(job)` is an async iterator of updates. `generate_many` runs a batch with bounded
+concurrency, globally and per account. Faults are injected into the emulator to show the retries.
+"""),
+    code("""
+import json
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from minimax_nb import AsyncMusicClient, MusicRequest
+from minimax_nb.emulator import DEFAULT_KEY, Emulator
+
+SPEED = float(os.environ.get("MINIMAX_NB_LOCAL_SPEED", "20"))
+LEDGER = Path(".minimax_nb") / "emulated.sqlite"   # emulated jobs stay out of your real ledger
+LYRICS = "[Verse]\\nPaper boats on a silver stream\\n[Chorus]\\nFloat away, float away"
+"""),
+    md("## Watch one job"),
+    code("""
+watched = []
+async with AsyncMusicClient(provider="local") as client:
+    job = await client.submit(MusicRequest(lyrics=LYRICS, style="dream pop", title="Paper Boats"))
+    async for update in client.watch(job):
+        watched.append(str(update.status))
+        print(f"{update.status!s:>10}  {update.key}")
+        job = update
+    path = await client.download(job)
+path
+"""),
+    md("""
+## A batch with per-account limits
+useapi.net makes one song at a time per account. With two accounts, a batch of six runs two at a
+time, one per account; the other four wait their turn (nothing is refused, nothing is bought twice).
+"""),
+    code("""
+emu = Emulator(speed=SPEED, useapi_accounts=("1001", "1002"))
+emu.start()
+useapi = AsyncMusicClient("useapi", base_url=emu.base_url("useapi"), api_key=DEFAULT_KEY,
+                          account=["1001", "1002"], ledger=LEDGER, emulator_speed=SPEED,
+                          download_dir="minimax_nb_audio/emulated")
+style_id = (await useapi.styles())[0]["styleId"]
+batch = await useapi.generate_many(
+    [MusicRequest(lyrics=LYRICS, style_id=style_id, title=f"Take {i}") for i in range(6)]
+)
+timeline = pd.DataFrame([
+    {"title": j.title or j.request.title, "account": j.account, "status": str(j.status),
+     "started": j.created_at, "finished": j.finished_at}
+    for j in batch
+]).sort_values("started")
+timeline
+"""),
+    code("""
+def most_at_once(rows: pd.DataFrame) -> int:
+    edges = sorted([(t, 1) for t in rows["started"]] + [(t, -1) for t in rows["finished"]],
+                   key=lambda e: (e[0], e[1]))
+    now = peak = 0
+    for _, step in edges:
+        now += step
+        peak = max(peak, now)
+    return peak
+
+
+per_account = {acc: most_at_once(rows) for acc, rows in timeline.groupby("account")}
+print("most songs at once per account:", per_account, "| overall:", most_at_once(timeline))
+print("creates received by the emulator:", emu.submissions("useapi"))
+"""),
+    md("""
+## Faults and retries
+The emulator now answers some polls with `503` (with `Retry-After`), drops one connection, and
+refuses one create with `429`. Status reads are retried with backoff; a refused create is sent again
+(it was refused: nothing was bought). A create that may have reached the server is never replayed.
+"""),
+    code("""
+aiml = AsyncMusicClient("aimlapi", base_url=emu.base_url("aimlapi"), api_key=DEFAULT_KEY, ledger=LEDGER,
+                        emulator_speed=SPEED, download_dir="minimax_nb_audio/emulated")
+rules = [
+    emu.faults.add(route="poll", provider="aimlapi", kind="503", times=2, retry_after=1),
+    emu.faults.add(route="poll", provider="aimlapi", kind="reset", times=1),
+    emu.faults.add(route="submit", provider="aimlapi", kind="429", times=1, retry_after=1),
+]
+faulty = await aiml.generate_many(
+    [MusicRequest(lyrics=LYRICS, style=s) for s in ("punk rock, fast", "bossa nova, soft", "ambient, slow")]
+)
+print([str(j.status) for j in faulty])
+"""),
+    code("""
+log = [r for r in emu.requests if r.provider == "aimlapi"]
+pd.DataFrame([
+    {"t (s)": round(r.time - log[0].time, 2), "method": r.method, "route": r.route, "status": r.status,
+     "fault": r.fault}
+    for r in log
+])
+"""),
+    SUMMARY_NOTE,
+    code("""
+await useapi.close()
+await aiml.close()
+emu.stop()
+summary = {
+    "watched": watched,
+    "watched_file": str(Path(path).resolve()),
+    "batch_statuses": [str(j.status) for j in batch],
+    "accounts": sorted(per_account),
+    "per_account_max": max(per_account.values()),
+    "faults_fired": [r.fired for r in rules],
+    "faulted_requests": sum(1 for r in log if r.fault),
+    "faulty_statuses": [str(j.status) for j in faulty],
+    "aimlapi_creates": emu.submissions("aimlapi"),
+}
+print("SUMMARY " + json.dumps(summary))
+""", "summary"),
+]
+
+BOOKS: dict[str, list[Cell]] = {
+    "01_quickstart.ipynb": QUICKSTART,
+    "03_compare.ipynb": COMPARE,
+    "04_real_providers.ipynb": REAL,
+    "05_async_and_batch.ipynb": ASYNC,
+}
+
+
+def build(cells: list[Cell]) -> nbformat.NotebookNode:
+    nb = new_notebook(cells=[nbformat.from_dict(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                 "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:02d}"  # stable ids: reruns of this script make no diff
+    nbformat.validate(nb)
+    return nb
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only compare; exit 1 when out of date")
+    args = parser.parse_args(argv)
+    stale = []
+    for name, cells in BOOKS.items():
+        text = nbformat.writes(build(cells)) + "\n"
+        path = NOTEBOOKS / name
+        if args.check:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                stale.append(name)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)}")
+    if stale:
+        print("out of date (run scripts/make_notebooks.py):", ", ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
