@@ -1,0 +1,176 @@
+"""Small vectorised DSP building blocks (numpy only): wavetables, oscillators, envelopes, filters.
+
+Everything works on float32 arrays. Oscillators read one period of a band-limited wavetable with linear
+interpolation, so a note costs a handful of array operations whatever its harmonic content.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "TABLE_SIZE",
+    "Array",
+    "add_at",
+    "adsr",
+    "box_lowpass",
+    "f32",
+    "fft_filter",
+    "harmonic_table",
+    "midi_hz",
+    "osc",
+]
+
+Array = npt.NDArray[np.float32]
+TABLE_SIZE = 2048
+
+
+def f32(x: npt.ArrayLike) -> Array:
+    """``x`` as a float32 array (no copy when it already is one)."""
+    out: Array = np.asarray(x, dtype=np.float32)
+    return out
+
+
+def midi_hz(note: float) -> float:
+    """The frequency of a MIDI note number (A4 = 69 = 440 Hz)."""
+    return float(440.0 * 2.0 ** ((note - 69.0) / 12.0))
+
+
+def harmonic_table(amps: npt.ArrayLike, phases: npt.ArrayLike | None = None) -> Array:
+    """One period of ``sum_k amps[k-1] * sin(2π k x + phases[k-1])``, normalised to peak 1.
+
+    Built with one inverse FFT. The table has ``TABLE_SIZE + 1`` entries (the first repeated at the end)
+    for interpolation.
+    """
+    a = np.asarray(amps, dtype=np.float64)[: TABLE_SIZE // 2 - 1]
+    ph = np.zeros_like(a) if phases is None else np.asarray(phases, dtype=np.float64)[: a.size]
+    spec = np.zeros(TABLE_SIZE // 2 + 1, dtype=np.complex128)
+    spec[1 : a.size + 1] = a * np.exp(1j * (ph - np.pi / 2))  # sin = cos shifted by -90°
+    wave = np.fft.irfft(spec, n=TABLE_SIZE)
+    peak = float(np.max(np.abs(wave))) or 1.0
+    out = np.empty(TABLE_SIZE + 1, dtype=np.float32)
+    out[:-1] = wave / peak
+    out[-1] = out[0]
+    return out
+
+
+def max_harmonics(freq: float, sample_rate: int, ceiling_hz: float | None = None) -> int:
+    """How many harmonics of ``freq`` fit below ~0.45 × the sample rate (and ``ceiling_hz``)."""
+    top = 0.45 * sample_rate if ceiling_hz is None else min(ceiling_hz, 0.45 * sample_rate)
+    return max(1, int(top // max(freq, 1.0)))
+
+
+def phase_of(
+    freq: float,
+    n: int,
+    sample_rate: int,
+    *,
+    vibrato_hz: float = 0.0,
+    vibrato_depth: float = 0.0,
+    vibrato_delay_s: float = 0.0,
+    scoop: float = 0.0,
+    scoop_s: float = 0.06,
+    phase0: float = 0.0,
+) -> npt.NDArray[np.float64]:
+    """Phase (in cycles, float64) of a tone at ``freq`` with optional delayed vibrato and onset scoop.
+
+    ``vibrato_depth`` and ``scoop`` are relative frequency deviations (0.01 = 1 %); the scoop starts the
+    note that much flat and glides up over ``scoop_s``.
+    """
+    t = np.arange(n, dtype=np.float64) / sample_rate
+    if not vibrato_depth and not scoop:
+        return phase0 + freq * t
+    dev = np.zeros(n, dtype=np.float64)
+    if vibrato_depth:
+        ramp = np.clip((t - vibrato_delay_s) / 0.25, 0.0, 1.0)
+        dev += vibrato_depth * ramp * np.sin(2 * np.pi * vibrato_hz * t)
+    if scoop:
+        dev -= scoop * np.clip(1.0 - t / scoop_s, 0.0, 1.0) ** 2
+    inst = freq * (1.0 + dev) / sample_rate
+    return phase0 + np.cumsum(inst)
+
+
+def osc(table: Array, phase: npt.NDArray[np.float64]) -> Array:
+    """Read ``table`` at ``phase`` (cycles) with linear interpolation."""
+    pos = (phase - np.floor(phase)) * TABLE_SIZE
+    idx = pos.astype(np.int64)
+    frac = (pos - idx).astype(np.float32)
+    a = table[idx]
+    return a + (table[idx + 1] - a) * frac
+
+
+def adsr(
+    n: int,
+    sample_rate: int,
+    attack: float,
+    decay: float,
+    sustain: float,
+    release: float,
+    *,
+    curve: float = 1.0,
+) -> Array:
+    """An attack/decay/sustain/release envelope of ``n`` samples; the release ends at the last sample.
+
+    ``decay`` is the time constant (s) of the exponential fall from 1 to ``sustain``.
+    """
+    t = np.arange(n, dtype=np.float32) / sample_rate
+    env = sustain + (1.0 - sustain) * np.exp(-np.maximum(t - attack, 0.0) / max(decay, 1e-4))
+    if attack > 0:
+        env *= np.minimum(t / attack, 1.0) ** curve
+    rel = int(min(release * sample_rate, n))
+    if rel > 1:
+        env[n - rel :] *= np.linspace(1.0, 0.0, rel, dtype=np.float32) ** 2
+    return env.astype(np.float32, copy=False)
+
+
+def add_at(bus: Array, start: int, sig: Array, gain: float = 1.0) -> None:
+    """Mix ``sig`` into ``bus`` (1-D or 2-D, same trailing shape) from sample ``start``, clipped to fit."""
+    if start >= bus.shape[0] or sig.shape[0] == 0:
+        return
+    s0 = max(start, 0)
+    cut = s0 - start
+    end = min(bus.shape[0], start + sig.shape[0])
+    if end <= s0:
+        return
+    if gain == 1.0:
+        bus[s0:end] += sig[cut : cut + end - s0]
+    else:
+        bus[s0:end] += gain * sig[cut : cut + end - s0]
+
+
+def box_lowpass(x: Array, width: int, passes: int = 2) -> Array:
+    """A cheap low-pass: ``passes`` moving averages of ``width`` samples (centred, along axis 0)."""
+    if width <= 1:
+        return x
+    y = x.astype(np.float64)
+    for _ in range(passes):
+        c = np.cumsum(y, axis=0)
+        pad_shape = (1, *y.shape[1:])
+        c = np.concatenate([np.zeros(pad_shape), c], axis=0)
+        half = width // 2
+        n = y.shape[0]
+        hi = np.minimum(np.arange(n) + width - half, n)
+        lo = np.maximum(np.arange(n) - half, 0)
+        cnt = (hi - lo).astype(np.float64)
+        if y.ndim > 1:
+            cnt = cnt[:, None]
+        y = (c[hi] - c[lo]) / cnt
+    return y.astype(np.float32)
+
+
+def fft_filter(
+    x: Array, sample_rate: int, low_hz: float | None, high_hz: float | None, *, slope: float = 1.0
+) -> Array:
+    """Band-limit a (short) 1-D signal in the frequency domain with soft edges.
+
+    ``low_hz`` is the high-pass corner, ``high_hz`` the low-pass corner (either may be ``None``).
+    """
+    spec = np.fft.rfft(x)
+    f = np.fft.rfftfreq(x.shape[0], 1.0 / sample_rate)
+    gain = np.ones_like(f)
+    if low_hz:
+        gain /= np.sqrt(1.0 + (low_hz / np.maximum(f, 1e-3)) ** (4 * slope))
+    if high_hz:
+        gain /= np.sqrt(1.0 + (f / high_hz) ** (4 * slope))
+    return np.fft.irfft(spec * gain, n=x.shape[0]).astype(np.float32)

@@ -1,0 +1,458 @@
+"""Render a :class:`~minimax_nb.synth.arrange.Score` to stereo audio: voice, lead, bass, chords, drums, mix.
+
+The mix puts the voice in the centre, spreads the chords with a short inter-channel delay, pans the
+hats, sends voice and chords to a small multi-tap reverb, normalises the loudness to about -16 dBFS RMS
+and soft-limits the peaks below -1 dBFS.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from minimax_nb.synth.arrange import BEATS_PER_BAR, HIGH_SECTIONS, Bar, Score, arrange, stable_seed
+from minimax_nb.synth.dsp import Array, add_at, box_lowpass, f32
+from minimax_nb.synth.instruments import Drums, Instrument
+from minimax_nb.synth.styles import StylePreset, resolve_style
+from minimax_nb.synth.voice import NoiseBank, VoiceNote, sing
+
+__all__ = ["SUPPORTED_SAMPLE_RATES", "Song", "render"]
+
+SUPPORTED_SAMPLE_RATES: tuple[int, ...] = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+TARGET_RMS_DBFS = -16.0
+CEILING = 10 ** (-1.0 / 20)  # -1 dBFS
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Song:
+    """A rendered song.
+
+    Attributes:
+        samples: float32 array of shape ``(n, 2)`` in ``[-1, 1]``.
+        sample_rate: samples per second.
+        duration_s: ``n / sample_rate``.
+        style: the preset name the style resolved to.
+        tempo_bpm: the tempo.
+        key: the key, e.g. ``"A minor"``.
+        sections: ``(tag, start_s, end_s)`` for every section heard (``intro``, ``verse``, ``chorus``…;
+            ``song`` when the lyrics have no tags).
+        phrases: ``(line, start_s, end_s)`` for every sung (or, instrumental, played) lyric line.
+        seed: the seed it was rendered with.
+    """
+
+    samples: Array
+    sample_rate: int
+    duration_s: float
+    style: str
+    tempo_bpm: float
+    key: str
+    sections: list[tuple[str, float, float]]
+    phrases: list[tuple[str, float, float]] = dataclasses.field(default_factory=list)
+    seed: int = 0
+
+    @property
+    def channels(self) -> int:
+        """Number of channels (always 2)."""
+        return int(self.samples.shape[1])
+
+    def __repr__(self) -> str:
+        return (
+            f"Song(style={self.style!r}, key={self.key!r}, tempo_bpm={self.tempo_bpm:g}, "
+            f"duration_s={self.duration_s:.2f}, sample_rate={self.sample_rate}, "
+            f"sections={len(self.sections)})"
+        )
+
+
+class _Clock:
+    """Beats → sample positions, with swing on off-beat 8ths and 16ths."""
+
+    def __init__(self, tempo_bpm: float, sample_rate: int, swing: float) -> None:
+        self.spb = 60.0 / tempo_bpm * sample_rate
+        self.swing = swing
+
+    def at(self, beat: float) -> int:
+        frac = beat % 1.0
+        if abs(frac - 0.5) < 1e-6:
+            beat += self.swing * 0.5
+        elif abs(frac - 0.25) < 1e-6 or abs(frac - 0.75) < 1e-6:
+            beat += self.swing * 0.25
+        return round(beat * self.spb)
+
+    def length(self, beats: float) -> int:
+        return round(beats * self.spb)
+
+
+def _chord_midis(preset: StylePreset, degree: int, *, sevenths: bool, low: int = 55) -> tuple[float, ...]:
+    steps = (0, 2, 4, 6) if sevenths else (0, 2, 4)
+    out = []
+    for s in steps:
+        d = degree + s
+        pc = (preset.root + preset.scale[d % 7]) % 12
+        m = low + ((pc - low) % 12)
+        out.append(float(m))
+    return tuple(sorted(out))
+
+
+def _bass_midi(preset: StylePreset, degree: int, low: int) -> int:
+    pc = (preset.root + preset.scale[degree % 7]) % 12
+    return low + ((pc - low) % 12)
+
+
+# Chord rhythms: (start beat, length in beats, velocity) per bar, by instrument and level.
+def _chord_hits(kind: str, level: float) -> list[tuple[float, float, float]]:
+    if level < 1.5 or kind == "pad":
+        return [(0.0, 4.0, 0.8 if level < 1.5 else 1.0)]
+    if kind == "piano":
+        if level >= 3:
+            return [(b * 0.5, 0.5, 1.0 if b % 2 == 0 else 0.7) for b in range(8)]
+        return [(0.0, 1.5, 1.0), (1.5, 1.0, 0.8), (2.5, 1.5, 0.85)]
+    if kind == "epiano":
+        if level >= 3:
+            return [(0.0, 1.5, 1.0), (1.5, 1.0, 0.8), (2.5, 1.0, 0.85), (3.5, 0.5, 0.7)]
+        return [(0.0, 1.5, 1.0), (1.5, 2.5, 0.8)]
+    if kind == "guitar":
+        pattern = [
+            (0.0, 1.0, 1.0),
+            (1.0, 0.5, 0.8),
+            (1.5, 0.5, 0.6),
+            (2.5, 0.5, 0.7),
+            (3.0, 0.5, 0.85),
+            (3.5, 0.5, 0.6),
+        ]
+        return pattern
+    if kind == "power":
+        if level >= 3:
+            return [(0.0, 2.0, 1.0), (2.0, 1.5, 0.9), (3.5, 0.5, 0.8)]
+        return [(b * 0.5, 0.4, 0.9 if b % 2 == 0 else 0.7) for b in range(8)]
+    if kind == "supersaw":
+        if level >= 3:
+            return [(b + 0.5, 0.4, 1.0) for b in range(4)]
+        return [(0.0, 4.0, 0.8)]
+    return [(0.0, 4.0, 1.0)]
+
+
+def _render_score(
+    score: Score,
+    preset: StylePreset,
+    sample_rate: int,
+    n_total: int,
+    seed: int,
+    style_text: str,
+    instrumental: bool,
+) -> Array:
+    sr = sample_rate
+    clock = _Clock(preset.tempo_bpm, sr, preset.swing)
+    rng = np.random.default_rng(stable_seed("sounds", seed, style_text, preset.name))
+    voice = np.zeros(n_total, dtype=np.float32)
+    double = np.zeros(n_total, dtype=np.float32)
+    harmony = np.zeros(n_total, dtype=np.float32)
+    lead = np.zeros(n_total, dtype=np.float32)
+    bass = np.zeros(n_total, dtype=np.float32)
+    chords = np.zeros(n_total, dtype=np.float32)
+    pad = np.zeros(n_total, dtype=np.float32)
+    drums_c = np.zeros(n_total, dtype=np.float32)
+    drums_l = np.zeros(n_total, dtype=np.float32)
+    drums_r = np.zeros(n_total, dtype=np.float32)
+
+    drums = Drums(sr, rng, lofi=preset.lofi)
+    chord_inst = Instrument(preset.chords, sr, preset.brightness)
+    pad_inst = Instrument("pad", sr, preset.brightness)
+    bass_inst = Instrument(preset.bass, sr, preset.brightness)
+    lead_inst = Instrument("lead", sr, preset.brightness)
+    bass_low = 28 if preset.bass in ("sub", "808") else 33
+    tail = int(0.18 * sr)
+
+    # --- accompaniment, bar by bar ---------------------------------------------------------------
+    bars = score.bars
+    for i, bar in enumerate(bars):
+        b0 = i * BEATS_PER_BAR
+        if clock.at(b0) >= n_total:
+            break
+        nxt: Bar | None = bars[i + 1] if i + 1 < len(bars) else None
+        _chords_bar(chords, pad, chord_inst, pad_inst, preset, bar, b0, clock, tail)
+        _bass_bar(bass, bass_inst, preset, bar, nxt, b0, clock, bass_low)
+        _drums_bar(drums_c, drums_l, drums_r, drums, preset, bar, nxt, b0, clock)
+
+    # --- melody: voice or lead -------------------------------------------------------------------
+    noise = NoiseBank(sr, rng)
+    sung: list[VoiceNote] = []
+    dbl: list[VoiceNote] = []
+    harm: list[VoiceNote] = []
+    for note in score.notes:
+        start = clock.at(note.beat)
+        if start >= n_total:
+            continue
+        length = max(clock.length(note.beats) - int(0.02 * sr), int(0.05 * sr))
+        if note.lead or note.syllable is None or instrumental:
+            add_at(lead, start, lead_inst.note(note.midi, length + tail), 0.3)
+            continue
+        s = note.syllable
+        vn = VoiceNote(start, length, note.midi, s.vowel, s.onset, s.coda)
+        sung.append(vn)
+        if note.harmony is not None:
+            harm.append(VoiceNote(start, length, note.harmony, s.vowel, s.onset, "", 0.55))
+            dbl.append(VoiceNote(start + int(0.012 * sr), length, note.midi + 0.07, s.vowel, "", "", 0.7))
+    fs = preset.voice_formant_scale
+    sing(voice, sung, sr, noise, formant_scale=fs, bright=0.6 + 0.6 * preset.brightness)
+    if harm:
+        sing(harmony, harm, sr, noise, formant_scale=fs * 1.03, consonants=False, vibrato=0.004, breath=0.02)
+        sing(double, dbl, sr, noise, formant_scale=fs * 0.98, consonants=False, vibrato=0.007, breath=0.02)
+
+    # --- mix -------------------------------------------------------------------------------------
+    out = np.zeros((n_total, 2), dtype=np.float32)
+    haas = int(0.011 * sr)
+    chord_gain = 0.30 if preset.chords not in ("power", "supersaw") else 0.22
+    chord_r = np.zeros_like(chords)
+    chord_r[haas:] = chords[:-haas]
+    out[:, 0] += chord_gain * chords + 0.12 * pad
+    out[:, 1] += chord_gain * chord_r + 0.12 * pad
+    for ch, g in ((0, 0.55), (1, 0.45)):
+        out[:, ch] += g * 0.35 * lead
+        out[:, ch] += 0.42 * bass + 0.5 * drums_c
+    out[:, 0] += 0.7 * drums_l + 0.3 * drums_r
+    out[:, 1] += 0.3 * drums_l + 0.7 * drums_r
+    v = voice
+    out[:, 0] += 0.95 * v + 0.35 * harmony + 0.1 * double
+    out[:, 1] += 0.95 * v + 0.15 * harmony + 0.35 * double
+    # Reverb send.
+    send = box_lowpass(
+        0.5 * (voice + 0.6 * harmony + 0.6 * double) + 0.3 * chords + 0.2 * lead, max(2, sr // 2500), 1
+    )
+    _reverb(out, send, sr, wet=0.38 if preset.name in ("ballad", "lo-fi", "jazz") else 0.26)
+    if preset.lofi:
+        out = box_lowpass(out, max(2, sr // 5000), 2)
+        crackle = np.zeros(n_total, dtype=np.float32)
+        pos = rng.integers(0, n_total, size=max(1, n_total // (sr // 9)))
+        crackle[pos] = rng.uniform(-0.5, 0.5, size=pos.size).astype(np.float32)
+        out += 0.05 * crackle[:, None]
+        out += 0.004 * rng.standard_normal((n_total, 2)).astype(np.float32)
+    return out
+
+
+def _chords_bar(
+    bus: Array,
+    pad_bus: Array,
+    inst: Instrument,
+    pad_inst: Instrument,
+    preset: StylePreset,
+    bar: Bar,
+    b0: float,
+    clock: _Clock,
+    tail: int,
+) -> None:
+    voicing = _chord_midis(preset, bar.chord, sevenths=preset.sevenths)
+    if preset.chords == "power":
+        root = voicing[0] if voicing[0] >= 52 else voicing[0] + 12
+        root = _bass_midi(preset, bar.chord, 40) + 12.0
+        voicing = (root, root + 7.0, root + 12.0)
+    if bar.tag == "end":
+        add_at(bus, clock.at(b0), inst.chord(voicing, clock.length(4.0) + tail), 0.9)
+        add_at(pad_bus, clock.at(b0), pad_inst.chord(voicing, clock.length(4.0) + tail), 0.8)
+        return
+    strum = 0.012 if preset.chords == "guitar" else 0.0
+    for beat, length, vel in _chord_hits(preset.chords, bar.level):
+        sig = inst.chord(voicing, clock.length(length) + tail, strum_s=strum)
+        add_at(bus, clock.at(b0 + beat), sig, vel * (0.8 if bar.level < 1 else 1.0))
+    if bar.level >= 3 or (bar.level >= 1 and preset.chords in ("epiano", "pad")):
+        upper = tuple(m + 12 for m in voicing) if bar.level >= 3 else voicing
+        add_at(pad_bus, clock.at(b0), pad_inst.chord(upper, clock.length(4.0) + tail), 1.0)
+
+
+def _bass_bar(
+    bus: Array,
+    inst: Instrument,
+    preset: StylePreset,
+    bar: Bar,
+    nxt: Bar | None,
+    b0: float,
+    clock: _Clock,
+    low: int,
+) -> None:
+    root = _bass_midi(preset, bar.chord, low)
+    if bar.tag == "end":
+        add_at(bus, clock.at(b0), inst.note(root, clock.length(3.0)), 0.9)
+        return
+    if bar.level < 1:
+        if bar.level > 0:
+            add_at(bus, clock.at(b0), inst.note(root, clock.length(4.0)), 0.8)
+        return
+    pattern = preset.bass_pattern if bar.level >= 2 else "R---R---"
+    fifth = _bass_midi(preset, bar.chord + 4, root)
+    nxt_root = _bass_midi(preset, nxt.chord, low) if nxt is not None else root
+    steps = list(pattern)
+    i = 0
+    while i < 8:
+        ch = steps[i]
+        if ch in ".-":
+            i += 1
+            continue
+        j = i + 1
+        while j < 8 and steps[j] == "-":
+            j += 1
+        if ch == "R":
+            m = root
+        elif ch == "F":
+            m = fifth
+        elif ch == "O":
+            m = root + 12
+        else:  # walking: approach the next chord's root
+            m = (
+                nxt_root + (1 if nxt_root < root else -1)
+                if i >= 6
+                else _bass_midi(preset, bar.chord + 2, root)
+            )
+        if bar.level >= 3 and ch == "R" and i % 4 == 2:
+            m = root + 12
+        length = clock.length((j - i) * 0.5) - int(0.01 * clock.spb)
+        add_at(bus, clock.at(b0 + i * 0.5), inst.note(m, length), 1.0 if i % 4 == 0 else 0.85)
+        i = j
+
+
+def _drums_bar(
+    center: Array,
+    left: Array,
+    right: Array,
+    kit: Drums,
+    preset: StylePreset,
+    bar: Bar,
+    nxt: Bar | None,
+    b0: float,
+    clock: _Clock,
+) -> None:
+    if bar.tag == "end":
+        add_at(center, clock.at(b0), kit.sound("crash"), 0.3)
+        add_at(center, clock.at(b0), kit.sound("kick"), 0.8)
+        return
+    level = bar.level
+    if level < 1:
+        return
+    hat = kit.sound(preset.hat_sound)
+    hat_gain = {"hat": 0.22, "ride": 0.2, "shaker": 0.25}[preset.hat_sound]
+    snare_gain = {"snare": 0.55, "clap": 0.5, "rim": 0.4, "brush": 0.35}[preset.snare_sound]
+    snare = kit.sound(preset.snare_sound)
+    if level < 2:
+        for s in range(0, 16, 4):
+            add_at(right, clock.at(b0 + s * 0.25), hat, hat_gain * 0.7)
+        add_at(center, clock.at(b0), kit.sound("kick"), 0.6)
+        return
+    fill = bar.last and nxt is not None and nxt.tag in HIGH_SECTIONS and nxt.tag != bar.tag
+    for s in range(16):
+        pos = clock.at(b0 + s * 0.25)
+        k = preset.kick[s]
+        if k != "." and not (fill and s >= 12):
+            add_at(center, pos, kit.sound("kick"), 0.9 if k == "x" else 0.6)
+        elif level >= 3 and s == 14 and preset.kick[s] == ".":
+            add_at(center, pos, kit.sound("kick"), 0.5)
+        sn = preset.snare[s]
+        if fill and s >= 12:
+            add_at(center, pos, kit.sound("snare"), 0.3 + 0.08 * (s - 12))
+        elif sn != ".":
+            add_at(center, pos, snare, snare_gain * (1.0 if sn == "x" else 0.6))
+        h = preset.hat[s]
+        if h != ".":
+            add_at(right, pos, hat, hat_gain * (1.0 if h == "x" else 0.6))
+        if preset.open_hat[s] != "." and (level >= 3 or preset.name == "electronic"):
+            add_at(left, pos, kit.sound("open_hat"), 0.16)
+    if level >= 3 and bar.first:
+        add_at(left, clock.at(b0), kit.sound("crash"), 0.28)
+
+
+def _reverb(out: Array, send: Array, sr: int, wet: float) -> None:
+    taps_l = (0.023, 0.041, 0.067, 0.097, 0.131, 0.173, 0.229, 0.293, 0.37)
+    taps_r = (0.029, 0.047, 0.073, 0.107, 0.139, 0.181, 0.241, 0.311, 0.39)
+    n = out.shape[0]
+    for ch, taps in ((0, taps_l), (1, taps_r)):
+        for k, t in enumerate(taps):
+            d = int(t * sr)
+            if d >= n:
+                continue
+            g = wet * 0.55 * (0.72**k)
+            out[d:, ch] += g * send[: n - d]
+
+
+def _master(mix: Array, sample_rate: int, fade_out_s: float) -> Array:
+    rms = float(np.sqrt(np.mean(np.square(mix, dtype=np.float64)))) or 1.0
+    gain = 10 ** (TARGET_RMS_DBFS / 20) / rms
+    x = mix * np.float32(gain)
+    # Soft knee limiter: linear below the knee, tanh-shaped up to the ceiling.
+    knee = 0.6
+    a = np.abs(x)
+    over = a > knee
+    if np.any(over):
+        span = CEILING - knee
+        a_over = knee + span * np.tanh((a[over] - knee) / span)
+        x[over] = np.sign(x[over]) * a_over
+    n = x.shape[0]
+    fi = min(int(0.005 * sample_rate), n)
+    x[:fi] *= np.linspace(0.0, 1.0, fi, dtype=np.float32)[:, None]
+    fo = min(int(fade_out_s * sample_rate), n)
+    if fo > 1:
+        x[n - fo :] *= (np.linspace(1.0, 0.0, fo, dtype=np.float32) ** 2)[:, None]
+    return f32(np.clip(x, -1.0, 1.0))
+
+
+def render(
+    lyrics: str,
+    style: str = "pop",
+    *,
+    seed: int = 0,
+    sample_rate: int = 44100,
+    max_duration_s: float | None = 60.0,
+    instrumental: bool = False,
+) -> Song:
+    """Render a song for ``lyrics`` in ``style``. Deterministic for ``(lyrics, style, seed)``.
+
+    This is the offline stand-in for the real model (``minimax_nb offline synth``), not MiniMax's music.
+
+    Args:
+        lyrics: lyrics in MiniMax conventions: lines, blank lines for pauses, ``##…##`` for accompaniment,
+            ``[Verse]``/``[Chorus]``… tags. Empty lyrics give an instrumental song.
+        style: a preset name (see ``STYLE_NAMES``) or free text, mapped by :func:`resolve_style`.
+        seed: varies the melody and the sounds.
+        sample_rate: output rate in Hz (any rate from 8000 to 48000; MP3 needs one of
+            ``SUPPORTED_SAMPLE_RATES``).
+        max_duration_s: the cap on the length; the song fades out at the cap. ``None`` for no cap.
+        instrumental: no singing; a lead instrument plays the melody.
+
+    Returns:
+        a :class:`Song` (float32 stereo samples and facts about the arrangement).
+    """
+    if not 8000 <= int(sample_rate) <= 48000:
+        raise ValueError(f"sample_rate must be between 8000 and 48000 Hz, got {sample_rate}")
+    if max_duration_s is not None and max_duration_s <= 0:
+        raise ValueError(f"max_duration_s must be positive, got {max_duration_s}")
+    sr = int(sample_rate)
+    preset = resolve_style(style)
+    style_text = style or ""
+    score = arrange(lyrics or "", preset, seed=seed, style_text=style_text, instrumental=instrumental)
+    spb = 60.0 / preset.tempo_bpm
+    full_s = len(score.bars) * BEATS_PER_BAR * spb + 0.6
+    capped = max_duration_s is not None and full_s > max_duration_s
+    duration = float(max_duration_s) if capped and max_duration_s is not None else full_s
+    n_total = max(round(duration * sr), 1)
+    mix = _render_score(score, preset, sr, n_total, seed, style_text, instrumental)
+    samples = _master(mix, sr, 2.5 if capped else 0.6)
+    duration_s = n_total / sr
+    bar_s = BEATS_PER_BAR * spb
+    sections = [
+        (tag, round(a * bar_s, 4), round(min(b * bar_s, duration_s), 4))
+        for tag, a, b in score.sections
+        if a * bar_s < duration_s
+    ]
+    phrases = [
+        (text, round(a * spb, 4), round(min(b * spb, duration_s), 4))
+        for text, a, b in score.phrases
+        if a * spb < duration_s
+    ]
+    return Song(
+        samples=samples,
+        sample_rate=sr,
+        duration_s=duration_s,
+        style=preset.name,
+        tempo_bpm=float(preset.tempo_bpm),
+        key=preset.key,
+        sections=sections,
+        phrases=phrases,
+        seed=seed,
+    )
