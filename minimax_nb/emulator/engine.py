@@ -1,0 +1,239 @@
+"""The emulator's job state. Nothing runs in the background: a job stores when it was created, when it
+starts running and when it is done, and every request derives the job's phase from the clock. So the
+emulator works the same over a socket and in-process, and a test can drive it with a fake clock.
+
+Timing is deterministic per job: ``random.Random(f"{seed}:{provider}:{n}")`` draws a total of 50–60 s
+(like the real services), divided by ``speed``; the first 5–15 % of it the job is queued.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import random
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from minimax_nb.emulator.files import RenderedAudio, render_audio, render_cover
+
+__all__ = ["AccountBusy", "EmuJob", "Engine", "Phase"]
+
+
+class AccountBusy(Exception):
+    """``Engine.create(..., exclusive=True)`` found the account still running a job."""
+
+    def __init__(self, job: EmuJob) -> None:
+        super().__init__(f"account {job.account!r} is busy with {job.id}")
+        self.job = job
+
+
+class Phase(enum.StrEnum):
+    """Where an emulated job is at a given time."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    #: moderated at submit, on a provider that reports it asynchronously (AIML, apiin)
+    MODERATED = "moderated"
+    #: completed, then moderated: the audio URL no longer works
+    POST_MODERATED = "post_moderated"
+
+
+@dataclasses.dataclass(eq=False)
+class EmuJob:
+    """One emulated generation. ``id`` is what the provider shows; ``file_id`` names its files."""
+
+    provider: str
+    id: str
+    file_id: str
+    seq: int
+    seed: int
+    model: str
+    lyrics: str
+    prompt: str
+    style: str
+    title: str
+    account: str | None
+    created_at: float
+    started_at: float
+    done_at: float
+    sample_rate: int = 44100
+    bitrate: int = 256000
+    fmt: str = "mp3"
+    instrumental: bool = False
+    max_duration_s: float = 60.0
+    moderated: bool = False
+    post_moderated: bool = False
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    _audio: RenderedAudio | None = dataclasses.field(default=None, repr=False)
+    _cover: bytes | None = dataclasses.field(default=None, repr=False)
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
+
+    def phase(self, now: float) -> Phase:
+        """The job's phase at time ``now``."""
+        if now < self.started_at:
+            return Phase.QUEUED
+        if self.moderated:
+            return Phase.MODERATED
+        if now < self.done_at:
+            return Phase.RUNNING
+        return Phase.POST_MODERATED if self.post_moderated else Phase.COMPLETED
+
+    def is_active(self, now: float) -> bool:
+        """True while queued or running (it still occupies its account)."""
+        return self.phase(now) in (Phase.QUEUED, Phase.RUNNING)
+
+    def progress(self, now: float) -> float:
+        """0.0 at creation, 1.0 when done."""
+        span = self.done_at - self.created_at
+        return 1.0 if span <= 0 else min(1.0, max(0.0, (now - self.created_at) / span))
+
+    def audio(self) -> RenderedAudio:
+        """The encoded audio, rendered on first use and cached (thread-safe; call it off the event loop)."""
+        with self._lock:
+            if self._audio is None:
+                self._audio = render_audio(
+                    lyrics=self.lyrics, style=self.style or self.prompt, seed=self.seed,
+                    sample_rate=self.sample_rate, bitrate=self.bitrate, fmt=self.fmt,
+                    max_duration_s=self.max_duration_s, instrumental=self.instrumental,
+                )
+            return self._audio
+
+    @property
+    def rendered(self) -> bool:
+        return self._audio is not None
+
+    def cover(self) -> bytes:
+        """The cover PNG, rendered on first use and cached."""
+        with self._lock:
+            if self._cover is None:
+                self._cover = render_cover(self.title or "Untitled", self.style or self.prompt, self.seed)
+            return self._cover
+
+
+def _contains_any(texts: Iterable[str], words: Iterable[str]) -> bool:
+    low = " ".join(t.lower() for t in texts if t)
+    return any(w and w.lower() in low for w in words)
+
+
+class Engine:
+    """All jobs of one emulator, with the clock, the timing and the moderation rules."""
+
+    def __init__(
+        self,
+        *,
+        speed: float = 1.0,
+        seed: int = 0,
+        clock: Callable[[], float] | None = None,
+        moderate_words: Iterable[str] = ("forbiddenword",),
+        post_moderate_words: Iterable[str] = ("postmoderated",),
+    ) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be > 0")
+        self.speed = float(speed)
+        self.seed = seed
+        self.clock: Callable[[], float] = clock or time.time
+        self.moderate_words = tuple(moderate_words)
+        self.post_moderate_words = tuple(post_moderate_words)
+        self._lock = threading.RLock()
+        self._jobs: dict[tuple[str, str], EmuJob] = {}
+        self._files: dict[str, EmuJob] = {}
+        self._seq = 0
+        self._rng = random.Random(f"ids:{seed}")
+        self.accepted: Counter[str] = Counter()
+        self.restarts = 0
+
+    def now(self) -> float:
+        return self.clock()
+
+    # -- ids ----------------------------------------------------------------------------------------
+    def rand_digits(self, n: int) -> str:
+        with self._lock:
+            return "".join(self._rng.choice("0123456789") for _ in range(n))
+
+    def rand_hex(self, n: int) -> str:
+        with self._lock:
+            return "".join(self._rng.choice("0123456789abcdef") for _ in range(n))
+
+    def rand_alnum(self, n: int) -> str:
+        with self._lock:
+            return "".join(self._rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(n))
+
+    # -- moderation ---------------------------------------------------------------------------------
+    def moderated_at_submit(self, *texts: str | None) -> bool:
+        return _contains_any([t for t in texts if t], self.moderate_words)
+
+    def moderated_after(self, *texts: str | None) -> bool:
+        return _contains_any([t for t in texts if t], self.post_moderate_words)
+
+    # -- jobs ---------------------------------------------------------------------------------------
+    def create(self, provider: str, job_id: str | Callable[[], str], *, exclusive: bool = False,
+               **fields: Any) -> EmuJob:
+        """Create and store a job; timing is drawn from the seed and the job's sequence number.
+
+        ``fields`` are ``EmuJob`` fields (``lyrics``, ``prompt``, ``style``, ``model`` …). Moderation is
+        decided here from the word lists unless ``moderated``/``post_moderated`` are given. With
+        ``exclusive=True`` raise ``AccountBusy`` when ``fields["account"]`` still runs a job (checked
+        and created under one lock).
+        """
+        with self._lock:
+            if exclusive:
+                active = self.busy(provider, fields.get("account"))
+                if active is not None:
+                    raise AccountBusy(active)
+            self._seq += 1
+            seq = self._seq
+            jid = job_id() if callable(job_id) else job_id
+            rng = random.Random(f"{self.seed}:{provider}:{seq}")
+            total = rng.uniform(50.0, 60.0) / self.speed
+            queued = total * rng.uniform(0.05, 0.15)
+            now = self.clock()
+            texts = (fields.get("lyrics"), fields.get("prompt"), fields.get("title"), fields.get("style"))
+            fields.setdefault("moderated", self.moderated_at_submit(*texts))
+            fields.setdefault("post_moderated", self.moderated_after(*texts))
+            fields.setdefault("style", fields.get("prompt") or "pop")
+            fields.setdefault("title", "")
+            fields.setdefault("account", None)
+            fields.setdefault("lyrics", "")
+            fields.setdefault("prompt", "")
+            fields.setdefault("model", "")
+            job = EmuJob(provider=provider, id=jid, file_id=secrets.token_hex(8) + f"{seq:04x}", seq=seq,
+                         seed=rng.randrange(2**31), created_at=now, started_at=now + queued,
+                         done_at=now + total, **fields)
+            self._jobs[(provider, jid)] = job
+            self._files[job.file_id] = job
+            self.accepted[provider] += 1
+            return job
+
+    def get(self, provider: str, job_id: str) -> EmuJob | None:
+        with self._lock:
+            return self._jobs.get((provider, job_id))
+
+    def by_file(self, file_id: str) -> EmuJob | None:
+        with self._lock:
+            return self._files.get(file_id)
+
+    def jobs(self, provider: str | None = None) -> list[EmuJob]:
+        """Jobs in creation order (optionally of one provider)."""
+        with self._lock:
+            return [j for j in self._jobs.values() if provider is None or j.provider == provider]
+
+    def busy(self, provider: str, account: str | None, now: float | None = None) -> EmuJob | None:
+        """The active job of ``account`` at ``provider``, if any."""
+        t = self.clock() if now is None else now
+        with self._lock:
+            for j in self._jobs.values():
+                if j.provider == provider and j.account == account and j.is_active(t):
+                    return j
+        return None
+
+    def restart(self) -> None:
+        """Forget every job (lost state), as if the service restarted. Counters are kept."""
+        with self._lock:
+            self._jobs.clear()
+            self._files.clear()
+            self.restarts += 1
