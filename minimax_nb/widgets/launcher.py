@@ -67,14 +67,13 @@ class Launcher(w.VBox):  # type: ignore[misc]
         provider = provider or names[0]
         if provider not in names:
             names.append(provider)
-        lw = w.Layout(width="98%")
-        self.provider = w.Dropdown(options=names, value=provider, description="Provider", layout=lw)
-        self.model = w.Dropdown(options=[], description="Model", layout=lw)
+        self.provider = w.Dropdown(options=names, value=provider, description="Provider", layout=w.Layout(width="98%"))
+        self.model = w.Dropdown(options=[], description="Model", layout=w.Layout(width="98%"))
         self.account = w.Text(value=account or "", description="Account", placeholder="optional",
-                              layout=lw)
-        self.bitrate = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Bitrate", layout=lw)
-        self.sample_rate = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Sample rate", layout=lw)
-        self.audio_format = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Format", layout=lw)
+                              layout=w.Layout(width="98%"))
+        self.bitrate = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Bitrate", layout=w.Layout(width="98%"))
+        self.sample_rate = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Sample rate", layout=w.Layout(width="98%"))
+        self.audio_format = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Format", layout=w.Layout(width="98%"))
         self.key_status = w.HTML()
         self.key = w.Password(value="", description="API key", placeholder="paste, then Enter",
                               continuous_update=False, layout=w.Layout(width="70%"))

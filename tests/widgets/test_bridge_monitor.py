@@ -1,0 +1,219 @@
+"""Bridge (background work, coalescing, errors) and JobMonitor rows."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from minimax_nb.models import JobStatus, MusicRequest
+from minimax_nb.widgets import Bridge, JobMonitor
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_launch_returns_at_once_and_work_runs_in_background(make_factory) -> None:  # type: ignore[no-untyped-def]
+    gate = threading.Event()
+    bridge = Bridge(make_factory(gate=gate), ticker=False)
+    try:
+        run = bridge.launch("local", MusicRequest(lyrics="la", title="T"))
+        # the caller (the kernel) got the run back while the client is still stuck in submit
+        assert run.state == "submitting" and not run.done
+        assert threading.current_thread() is threading.main_thread()
+        gate.set()
+        assert bridge.wait_idle(10)
+        assert run.state == "completed" and run.done and run.job is not None
+        assert run.job.audio_path is not None and run.job.audio_path.exists()
+    finally:
+        bridge.close()
+
+
+def test_updates_are_coalesced_per_flush(make_factory) -> None:  # type: ignore[no-untyped-def]
+    bridge = Bridge(make_factory(updates=500), ticker=False)
+    heard: list[tuple[str, str]] = []
+    bridge.add_listener(lambda r: heard.append((r.id, r.state)))
+    try:
+        runs = [bridge.launch("local", MusicRequest(lyrics=f"song {i}")) for i in range(5)]
+        assert bridge.wait_idle(10)  # 5 × 500 client updates happened; wait_idle flushes once
+        assert sorted(i for i, _ in heard) == sorted(r.id for r in runs)  # one notification per run
+        assert {s for _, s in heard} == {"completed"}
+        assert bridge.flush() == 0  # nothing changed since: nothing is sent again
+    finally:
+        bridge.close()
+
+
+def test_client_errors_are_kept_on_the_run(make_factory) -> None:  # type: ignore[no-untyped-def]
+    bridge = Bridge(make_factory(fail=RuntimeError("no <route> to host")), ticker=False)
+    try:
+        run = bridge.launch("apiin", MusicRequest(lyrics="la"))
+        assert bridge.wait_idle(10)
+        assert run.state == "error" and run.done
+        assert run.error == "RuntimeError: no <route> to host"
+        assert isinstance(run.exception, RuntimeError)
+    finally:
+        bridge.close()
+
+
+def test_listener_errors_are_reported_not_swallowed(make_factory) -> None:  # type: ignore[no-untyped-def]
+    bridge = Bridge(make_factory(), ticker=False)
+    reported = []
+    bridge.on_error = lambda e, ctx: reported.append((type(e).__name__, ctx))
+
+    def bad_listener(run) -> None:  # type: ignore[no-untyped-def]
+        raise ValueError("panel broke")
+
+    bridge.add_listener(bad_listener)
+    try:
+        bridge.launch("local", MusicRequest(lyrics="la", title="X"))
+        assert bridge.wait_idle(10)
+        assert reported and reported[0][0] == "ValueError" and "'X'" in reported[0][1]
+        assert bridge.errors
+    finally:
+        bridge.close()
+
+
+def test_per_account_limit_serialises_submits(make_factory) -> None:  # type: ignore[no-untyped-def]
+    tracker: dict = {}
+    bridge = Bridge(make_factory(tracker=tracker), ticker=False)
+    try:
+        for i in range(4):
+            bridge.launch("useapi", MusicRequest(lyrics=f"s{i}"), account="acc1", per_account_limit=1)
+        assert bridge.wait_idle(10)
+        assert tracker["submits"] == 4 and tracker["max_active"] == 1
+    finally:
+        bridge.close()
+
+
+def test_client_is_built_once_per_settings_and_key_never_in_repr(make_factory) -> None:  # type: ignore[no-untyped-def]
+    factory = make_factory()
+    bridge = Bridge(factory, ticker=False)
+    try:
+        for _ in range(3):
+            bridge.launch("apiin", MusicRequest(lyrics="x"), api_key="sk-TEST-secret-key")
+        assert bridge.wait_idle(10)
+        assert len(factory.made) == 1 and factory.made[0].kwargs["api_key"] == "sk-TEST-secret-key"
+        assert "sk-TEST" not in repr(bridge) and all("sk-TEST" not in repr(r) for r in bridge.runs)
+    finally:
+        bridge.close()
+    assert factory.made[0].closed
+
+
+def test_ticker_thread_delivers_without_manual_flush(make_factory) -> None:  # type: ignore[no-untyped-def]
+    bridge = Bridge(make_factory(), interval=0.01)
+    done = threading.Event()
+    bridge.add_listener(lambda r: done.set() if r.state == "completed" else None)
+    try:
+        bridge.launch("local", MusicRequest(lyrics="la"))
+        assert done.wait(10)
+    finally:
+        bridge.close()
+
+
+# ----------------------------------------------------------------------------------------- monitor
+def test_monitor_row_shows_progress_status_and_escapes(comms, make_factory) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    gate = threading.Event()
+    bridge = Bridge(make_factory(gate=gate), ticker=False, clock=clock)
+    mon = JobMonitor(on_stop=bridge.stop_watching, clock=clock)
+    bridge.add_listener(mon.update)
+    try:
+        run = bridge.launch("local", MusicRequest(lyrics="la", title="<img src=x onerror=alert(1)>"),
+                            expected_s=10)
+        clock.t += 5
+        bridge.flush()
+        row = mon.rows[run.id]
+        assert "<img" not in row.title.value and "&lt;img" in row.title.value
+        assert "submitting" in row.status.value
+        assert row.bar.value == 0.5 and row.elapsed.value == "0:05"
+        clock.t += 100  # far over the expected time: the bar waits at 99 %
+        bridge.flush()
+        assert row.bar.value == 0.99 and row.elapsed.value == "1:45"
+        gate.set()
+        assert bridge.wait_idle(10)
+        assert "completed" in row.status.value and row.bar.value == 1.0 and row.bar.bar_style == "success"
+        assert row.stop.disabled
+        assert "0 running" in mon.header.value
+    finally:
+        bridge.close()
+
+
+def test_monitor_messages_per_row_are_bounded(comms, make_factory) -> None:  # type: ignore[no-untyped-def]
+    """500 client updates for one job become a handful of widget messages (coalescing, change-only)."""
+    clock = Clock()
+    bridge = Bridge(make_factory(updates=500), ticker=False, clock=clock)
+    mon = JobMonitor(clock=clock)
+    bridge.add_listener(mon.update)
+    try:
+        run = bridge.launch("local", MusicRequest(lyrics="la"), expected_s=10)
+        bridge.flush()
+        row = mon.rows[run.id]
+        start = len(comms)
+        assert bridge.wait_idle(10)
+        row_ids = {w.comm.comm_id for w in (row.title, row.status, row.bar, row.elapsed, row.error, row.stop)}
+        sent = [d for cid, d in comms[start:] if cid in row_ids]
+        assert 1 <= len(sent) <= 6, sent  # at most one message per changed widget of the row
+        # and a flush with nothing new sends nothing
+        before = len(comms)
+        bridge.flush()
+        assert len(comms) == before
+    finally:
+        bridge.close()
+
+
+def test_stop_watching_freezes_the_row(comms, make_factory) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    gate = threading.Event()
+    bridge = Bridge(make_factory(gate=gate), ticker=False, clock=clock)
+    mon = JobMonitor(on_stop=bridge.stop_watching, clock=clock)
+    bridge.add_listener(mon.update)
+    try:
+        run = bridge.launch("local", MusicRequest(lyrics="la"))
+        bridge.flush()
+        row = mon.rows[run.id]
+        row.stop.click()
+        bridge.flush()
+        assert "unwatched" in row.status.value and row.stop.disabled
+        frozen = row.elapsed.value
+        clock.t += 30
+        assert bridge.flush() == 0
+        assert row.elapsed.value == frozen
+        gate.set()
+        assert bridge.wait_idle(10)
+        assert run.state == "completed"  # the job itself went on
+    finally:
+        bridge.close()
+
+
+@pytest.mark.parametrize(("final", "style"), [(JobStatus.MODERATED, "warning")])
+def test_moderated_job_row(comms, make_factory, final, style) -> None:  # type: ignore[no-untyped-def]
+    bridge = Bridge(make_factory(final=final), ticker=False)
+    mon = JobMonitor()
+    bridge.add_listener(mon.update)
+    try:
+        run = bridge.launch("local", MusicRequest(lyrics="la"))
+        assert bridge.wait_idle(10)
+        row = mon.rows[run.id]
+        assert "moderated" in row.status.value and row.bar.bar_style == style
+        assert "moderated this song" in row.error.value
+    finally:
+        bridge.close()
+
+
+def test_clear_finished_removes_rows(comms, make_factory) -> None:  # type: ignore[no-untyped-def]
+    bridge = Bridge(make_factory(), ticker=False)
+    mon = JobMonitor()
+    bridge.add_listener(mon.update)
+    try:
+        bridge.launch("local", MusicRequest(lyrics="la"))
+        assert bridge.wait_idle(10)
+        assert len(mon.body.children) == 1
+        mon.clear_button.click()
+        assert mon.body.children == () and mon.rows == {}
+    finally:
+        bridge.close()
