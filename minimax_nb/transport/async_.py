@@ -309,6 +309,7 @@ class AsyncMusicClient:
             except MiniMaxError as err:
                 log.warning("could not re-read %s after its create: %s", job.key, err)
                 new = job
+            new = self._core.after_followup(job, new)
             if _core._changed(job, new):
                 await _notify(on_update, new)
             job = new

@@ -290,8 +290,10 @@ def download_error(status_code: int, *, provider: str, headers: Mapping[str, str
         return RateLimitError("audio download rate limited", provider=provider, status_code=429,
                               retry_after=retry_after_from_headers(headers, cap=retry_after_cap))
     if status_code >= 500:
-        return ServerError(f"audio download failed with HTTP {status_code}", provider=provider,
-                           status_code=status_code)
+        err = ServerError(f"audio download failed with HTTP {status_code}", provider=provider,
+                          status_code=status_code)
+        _attach_retry_after(err, headers, retry_after_cap)
+        return err
     if status_code in (403, 404, 410):
         return NotFoundError("the audio URL is gone (expired or moderated)", provider=provider,
                              status_code=status_code)
@@ -578,11 +580,14 @@ class ClientCore:
             self.ledger.record_audio(job, path, sha256, size)
 
     def needs_followup_get(self, job: Job) -> bool:
-        """After a blocking create, one status read picks up cover/title and post-moderation."""
-        if job.id is None or self.adapter.build_poll(job) is None:
-            return False
-        blocks = getattr(self.adapter, "submit_blocks", None)
-        return bool(blocks(job.model)) if callable(blocks) else self.adapter.blocking_submit
+        """A job final right after its create (blocking providers) gets one status read when the
+        provider has one: it picks up cover/title and post-moderation (useapi)."""
+        return job.id is not None and self.adapter.build_poll(job) is not None
+
+    @staticmethod
+    def after_followup(old: Job, new: Job) -> Job:
+        """The status read after a final create may add facts or a post-moderation, never undo it."""
+        return new if new.is_final else old
 
     def resume_match(self, job: Job, listed: Sequence[Mapping[str, Any]], known_ids: set[str]) -> str | None:
         """The id of the listed song that is ``job`` (left in "submitting"), when exactly one fits."""
@@ -647,16 +652,25 @@ def interpret(parse: Callable[[HttpResponse], Any], response: HttpResponse, *, p
     """
     try:
         return parse(response)
-    except MiniMaxError:
+    except MiniMaxError as err:
+        _attach_retry_after(err, response.headers)
         raise
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         if response.status_code >= 500:
             raise ServerError(f"HTTP {response.status_code} with an unreadable body", provider=provider,
                               status_code=response.status_code) from exc
-        err = APIConnectionError(f"malformed answer (HTTP {response.status_code}): {type(exc).__name__}",
+        bad = APIConnectionError(f"malformed answer (HTTP {response.status_code}): {type(exc).__name__}",
                                  provider=provider, status_code=response.status_code)
-        err.may_have_reached_server = True  # type: ignore[attr-defined]
-        raise err from exc
+        bad.may_have_reached_server = True  # type: ignore[attr-defined]
+        raise bad from exc
+
+
+def _attach_retry_after(err: MiniMaxError, headers: Mapping[str, str], cap: float = 3600.0) -> None:
+    """Give a 429/5xx error the server's ``Retry-After`` when the adapter did not keep it."""
+    if getattr(err, "retry_after", None) is None and (err.status_code or 0) in (429, *range(500, 600)):
+        hint = retry_after_from_headers(headers, cap=cap)
+        if hint is not None:
+            err.retry_after = hint  # type: ignore[attr-defined]
 
 
 def account_slots(core: ClientCore, concurrency: int) -> list[str | None]:

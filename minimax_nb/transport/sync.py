@@ -316,6 +316,7 @@ class MusicClient:
             except MiniMaxError as err:
                 log.warning("could not re-read %s after its create: %s", job.key, err)
                 new = job
+            new = self._core.after_followup(job, new)
             if on_update is not None and _core._changed(job, new):
                 on_update(new)
             job = new
