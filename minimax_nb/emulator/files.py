@@ -109,17 +109,23 @@ def render_audio(
     max_duration_s: float = 60.0,
     instrumental: bool = False,
 ) -> RenderedAudio:
-    """Render a song and encode it as ``fmt`` (``mp3``, ``wav`` or ``pcm``: raw 16-bit little-endian)."""
+    """Render a song and encode it as ``fmt`` (``mp3``, ``wav`` or ``pcm``: raw 16-bit little-endian).
+
+    ``RenderedAudio.bitrate`` is the bit rate really encoded: an MP3 bit rate the MPEG layer cannot
+    carry at ``sample_rate`` (60 kbps, or 256 kbps at 16/24 kHz) becomes the nearest valid one.
+    """
     synth = _synth()
     if synth is not None:
         song = synth.render(lyrics, style, seed=seed, sample_rate=sample_rate,
                             max_duration_s=max_duration_s, instrumental=instrumental)
         samples = np.asarray(song.samples)
         channels = 1 if samples.ndim == 1 else int(min(samples.shape))
-        duration = float(song.duration_s)
-        data = _pcm_bytes(samples) if fmt == "pcm" else synth.encode(song, fmt, bitrate=bitrate)
-        return RenderedAudio(data=bytes(data), fmt=fmt, duration_s=duration, sample_rate=sample_rate,
-                             channels=channels, bitrate=bitrate)
+        data = synth.encode(song, fmt, bitrate=bitrate)
+        real_bitrate = bitrate
+        if fmt == "mp3" and hasattr(synth, "mp3_bitrate"):
+            real_bitrate = int(synth.mp3_bitrate(int(song.sample_rate), bitrate))
+        return RenderedAudio(data=bytes(data), fmt=fmt, duration_s=float(song.duration_s),
+                             sample_rate=int(song.sample_rate), channels=channels, bitrate=real_bitrate)
     return _standin_render(lyrics=lyrics, style=style, seed=seed, sample_rate=sample_rate, bitrate=bitrate,
                            fmt=fmt, max_duration_s=max_duration_s, instrumental=instrumental)
 
