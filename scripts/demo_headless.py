@@ -31,7 +31,7 @@ def main() -> int:
         job = client.generate(request)
     frame = results()
     row = frame[frame["local_id"] == job.local_id]
-    with pd.option_context("display.max_columns", None, "display.width", 200):
+    with pd.option_context("display.max_columns", None, "display.width", 120, "display.max_colwidth", 70):
         print(row.T.to_string() if len(row) else frame.tail(1).T.to_string())
     print()
     print(f"status:   {job.status.value}")

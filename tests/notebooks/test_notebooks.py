@@ -1,0 +1,160 @@
+"""Execute every example notebook with nbclient, offline, and check what it produced.
+
+Each notebook ends with a cell tagged ``summary`` printing ``SUMMARY {json}``; the tests check those
+facts against the files on disk and the cells' outputs, not only that no cell raised.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+KEY_VARS = ("USEAPI_API_TOKEN", "AIMLAPI_API_KEY", "APIIN_API_KEY", "MINIMAX_API_KEY")
+
+
+class Executed:
+    def __init__(self, nb: Any, workdir: Path) -> None:
+        self.nb = nb
+        self.workdir = workdir
+
+    def summary(self) -> dict[str, Any]:
+        cells = [c for c in self.nb.cells if "summary" in c.get("metadata", {}).get("tags", [])]
+        assert len(cells) == 1, "a notebook needs exactly one cell tagged 'summary'"
+        text = "".join(o.get("text", "") for o in cells[0].outputs if o.output_type == "stream")
+        lines = [ln for ln in text.splitlines() if ln.startswith("SUMMARY ")]
+        assert len(lines) == 1, f"no SUMMARY line in {text!r}"
+        return dict(json.loads(lines[0].removeprefix("SUMMARY ")))
+
+    def outputs(self, mime: str) -> list[str]:
+        found = []
+        for cell in self.nb.cells:
+            for out in cell.get("outputs", []):
+                data = out.get("data", {})
+                if mime in data:
+                    found.append(data[mime])
+        return found
+
+    def stream_text(self) -> str:
+        return "".join(o.get("text", "") for c in self.nb.cells for o in c.get("outputs", [])
+                       if o.output_type == "stream")
+
+
+@pytest.fixture
+def run_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Execute a copy of notebooks/NAME in a temp dir with a temp ledger and a fast emulator."""
+
+    def run(name: str, timeout: int = 240) -> Executed:
+        workdir = tmp_path / "work"
+        workdir.mkdir()
+        shutil.copy(NOTEBOOKS / name, workdir / name)
+        for var in KEY_VARS:
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("MINIMAX_NB_LEDGER", str(tmp_path / "ledger.sqlite"))
+        monkeypatch.setenv("MINIMAX_NB_LOCAL_SPEED", "200")
+        monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+        monkeypatch.setenv("PYTHONPATH", str(ROOT))
+        nb = nbformat.read(workdir / name, as_version=4)
+        client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                         store_widget_state=False,
+                                         resources={"metadata": {"path": str(workdir)}})
+        client.execute()
+        return Executed(nb, workdir)
+
+    return run
+
+
+def test_every_notebook_is_saved_without_outputs() -> None:
+    books = sorted(NOTEBOOKS.glob("*.ipynb"))
+    assert len(books) >= 4
+    for path in books:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [], f"{path.name}: a cell was saved with outputs"
+                assert cell.execution_count is None, f"{path.name}: a cell was saved with an execution count"
+        assert "widgets" not in nb.metadata, f"{path.name}: saved widget state"
+
+
+def test_generated_notebooks_are_up_to_date() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_notebooks.py"), "--check"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_quickstart_makes_one_song_of_the_reported_duration(run_notebook: Any) -> None:
+    import soundfile as sf
+
+    ran = run_notebook("01_quickstart.ipynb")
+    s = ran.summary()
+    assert s["status"] == "completed"
+    assert s["rows"] == 1 and s["row_status"] == "completed"
+    path = Path(s["audio_path"])
+    assert path.is_file() and ran.workdir in path.parents
+    info = sf.info(str(path))
+    assert info.frames > 0
+    assert abs(info.duration - s["duration_s"]) < 0.5
+    assert abs(info.duration - s["row_measured_duration_s"]) < 0.05
+    players = [h for h in ran.outputs("text/html") if "<audio" in h]
+    assert len(players) == 1 and "autoplay" not in players[0]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_compare_frame_has_a_row_per_grid_cell(run_notebook: Any) -> None:
+    ran = run_notebook("03_compare.ipynb", timeout=280)
+    s = ran.summary()
+    assert s["grid_cells"] == 16
+    assert s["rows"] == s["grid_cells"] == s["distinct_cells"]
+    assert s["providers"] == ["aimlapi", "apiin", "minimax", "useapi"]
+    assert s["completed"] == s["rows"]
+    assert len(s["audio_paths"]) == s["rows"]
+    assert all(Path(p).is_file() for p in s["audio_paths"])
+    assert len(set(s["audio_paths"])) == s["rows"]
+    assert ran.outputs("image/png"), "plot() drew nothing"
+    listening = [h for h in ran.outputs("text/html") if "<audio" in h]
+    assert listening and max(h.count("<audio") for h in listening) == s["rows"]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_real_providers_skip_without_keys_and_resume_offline(run_notebook: Any) -> None:
+    ran = run_notebook("04_real_providers.ipynb")
+    s = ran.summary()
+    assert s["skipped"] == ["useapi", "aimlapi", "apiin", "minimax"]
+    assert s["made"] == {}
+    text = ran.stream_text()
+    for provider, var in zip(s["skipped"], KEY_VARS, strict=True):
+        assert f"skipped {provider}: {var} is not set" in text
+    assert s["resumed"] == ["completed"]
+    assert s["resubmitted"] == 0
+    assert all(Path(p).is_file() for p in s["resumed_files"]) and s["resumed_files"]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_async_notebook_watches_queues_per_account_and_retries(run_notebook: Any) -> None:
+    ran = run_notebook("05_async_and_batch.ipynb", timeout=280)
+    s = ran.summary()
+    assert s["watched"][-1] == "completed" and len(s["watched"]) >= 2
+    assert Path(s["watched_file"]).is_file()
+    assert s["batch_statuses"] == ["completed"] * 6
+    assert s["accounts"] == ["1001", "1002"]
+    assert s["per_account_max"] == 1
+    assert s["faults_fired"] == [2, 1, 1]  # every injected fault happened...
+    assert s["faulted_requests"] >= 4
+    assert s["faulty_statuses"] == ["completed"] * 3  # ...and was retried through
+    assert s["aimlapi_creates"] == 4  # three songs + one refused (429) create, none replayed
