@@ -172,14 +172,28 @@ for _n in ("music-2.6", COVER):
     )
 
 
-class StreamEvent(NamedTuple):
-    """One parsed ``stream=true`` line: an audio chunk (possibly empty), whether it is the last event, and
-    the ``extra_info`` it carried (``{}`` when none). ``trace_id`` when the event had one."""
-
+class _StreamEventFields(NamedTuple):
     audio: bytes
     is_final: bool
     extra_info: dict[str, Any]
+
+
+class StreamEvent(_StreamEventFields):
+    """One parsed ``stream=true`` line: ``(audio chunk, is_final, extra_info)``.
+
+    The chunk may be empty, ``extra_info`` is ``{}`` when the event had none; ``trace_id`` (an attribute,
+    not part of the tuple) is the event's trace id when it carried one.
+    """
+
     trace_id: str | None = None
+
+    @classmethod
+    def make(
+        cls, audio: bytes, is_final: bool, extra_info: dict[str, Any], trace_id: str | None = None
+    ) -> StreamEvent:
+        ev = cls(audio, is_final, extra_info)
+        ev.trace_id = trace_id
+        return ev
 
 
 def _base_resp_error(
@@ -250,12 +264,12 @@ def parse_stream_event(line: bytes | str) -> StreamEvent:
     text = line.decode("utf-8", errors="replace") if isinstance(line, bytes | bytearray) else line
     text = text.strip()
     if not text.startswith("data:"):
-        return StreamEvent(b"", False, {})
+        return StreamEvent.make(b"", False, {})
     payload = text[5:].strip()
     if not payload:
-        return StreamEvent(b"", False, {})
+        return StreamEvent.make(b"", False, {})
     if payload == "[DONE]":
-        return StreamEvent(b"", True, {})
+        return StreamEvent.make(b"", True, {})
     try:
         body = json.loads(payload)
     except ValueError:
@@ -277,7 +291,7 @@ def parse_stream_event(line: bytes | str) -> StreamEvent:
     extra = body.get("extra_info")
     status = data.get("status")
     is_final = status == 2 or str(status) == "2"
-    return StreamEvent(chunk, is_final, dict(extra) if isinstance(extra, Mapping) else {}, trace_id)
+    return StreamEvent.make(chunk, is_final, dict(extra) if isinstance(extra, Mapping) else {}, trace_id)
 
 
 class StreamAssembler:

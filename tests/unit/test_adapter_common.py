@@ -75,14 +75,17 @@ def test_unknown_model_is_an_issue_and_a_validation_error(name: str) -> None:
 
 def test_validate_request_never_raises() -> None:
     issues = validate_request("nope", MusicRequest())
-    assert issues == [Issue("error", "provider", issues[0].message)] and "valid providers" in issues[0].message
+    assert (
+        issues == [Issue("error", "provider", issues[0].message)] and "valid providers" in issues[0].message
+    )
     assert validate_request("aimlapi", MusicRequest(), model="nope")[0].field == "model"
     assert validate_request("local", MusicRequest(lyrics="[Verse]\nhello there", style="pop")) == []
 
 
 def test_validate_request_uses_the_request_model() -> None:
-    req = MusicRequest(lyrics="la" * 400, style="pop, bright", model="minimax-music",
-                       reference_audio_url="https://x/ref.mp3")
+    req = MusicRequest(
+        lyrics="la" * 400, style="pop, bright", model="minimax-music", reference_audio_url="https://x/ref.mp3"
+    )
     issues = validate_request("aimlapi", req)
     assert any(i.field == "lyrics" and "600" in i.message for i in issues)
 
@@ -132,10 +135,20 @@ def test_submit_is_never_marked_as_a_read(name: str) -> None:
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("3", 3.0), ("0", 0.0), (" 2.5 ", 2.5), ("-4", 0.0), ("", None), (None, None), ("soon", None),
-    ("nan", None), ("inf", None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("3", 3.0),
+        ("0", 0.0),
+        (" 2.5 ", 2.5),
+        ("-4", 0.0),
+        ("", None),
+        (None, None),
+        ("soon", None),
+        ("nan", None),
+        ("inf", None),
+    ],
+)
 def test_parse_retry_after_seconds(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value, now=NOW) == expected
 
@@ -187,11 +200,21 @@ def test_read_json_non_json_4xx_maps_by_status(resp: MakeResponse) -> None:
     assert info.value.retry_after == 7.0
 
 
-@pytest.mark.parametrize(("status", "cls"), [
-    (400, E.ValidationError), (422, E.ValidationError), (401, E.AuthenticationError),
-    (403, E.AuthenticationError), (402, E.InsufficientBalanceError), (404, E.NotFoundError),
-    (429, E.RateLimitError), (500, E.ServerError), (503, E.ServerError), (418, E.MiniMaxError),
-])
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, E.ValidationError),
+        (422, E.ValidationError),
+        (401, E.AuthenticationError),
+        (403, E.AuthenticationError),
+        (402, E.InsufficientBalanceError),
+        (404, E.NotFoundError),
+        (429, E.RateLimitError),
+        (500, E.ServerError),
+        (503, E.ServerError),
+        (418, E.MiniMaxError),
+    ],
+)
 def test_error_for_status(status: int, cls: type[E.MiniMaxError]) -> None:
     err = error_for_status("p", status, "m", request_id="r", retry_after=1.0)
     assert type(err) is cls and err.status_code == status and err.request_id == "r"
@@ -228,7 +251,11 @@ def test_job_raw_never_holds_the_key(resp: MakeResponse) -> None:
     # when it is a Bearer token — check that path end to end through an adapter error.
     a = get_adapter("aimlapi")
     with pytest.raises(E.AuthenticationError) as info:
-        a.raise_for_error(resp(401, {"statusCode": 401, "message": "bad header Bearer sk-secret-123456",
-                                     "error": "Unauthorized"}))
+        a.raise_for_error(
+            resp(
+                401,
+                {"statusCode": 401, "message": "bad header Bearer sk-secret-123456", "error": "Unauthorized"},
+            )
+        )
     assert "sk-secret-123456" not in str(info.value)
     assert Job(provider="aimlapi", request=MusicRequest()).raw == {}

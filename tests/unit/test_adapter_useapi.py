@@ -14,14 +14,24 @@ from minimax_nb.providers.useapi import UseapiAdapter
 
 MakeResponse = Callable[..., HttpResponse]
 MUSIC_ID = "user:1234-minimax:987654321-music:998877665544332211"
-CREATE_OK = {"musicId": MUSIC_ID,
-             "audioURL": "https://cdn.hailuoai.com/prod/2024-10-05-08/music/123456789-music_998877665544332211.mp3",
-             "duration": 55}
-RETRIEVE_OK = {"title": "<title>", "lyrics": "<lyrics>", "style": "Popular",
-               "coverURL": "https://minimax-public-cdn.com/music/final_v3/987654321.png",
-               "audioURL": "https://cdn.hailuoai.com/prod/2024-10-05-08/music/987654321.mp3", "status": 2,
-               "statusLabel": "completed", "statusFinal": True, "createTime": 123456789, "duration": 38,
-               "musicId": "user:user_id-minimax:account_id-music:music_id"}
+CREATE_OK = {
+    "musicId": MUSIC_ID,
+    "audioURL": "https://cdn.hailuoai.com/prod/2024-10-05-08/music/123456789-music_998877665544332211.mp3",
+    "duration": 55,
+}
+RETRIEVE_OK = {
+    "title": "<title>",
+    "lyrics": "<lyrics>",
+    "style": "Popular",
+    "coverURL": "https://minimax-public-cdn.com/music/final_v3/987654321.png",
+    "audioURL": "https://cdn.hailuoai.com/prod/2024-10-05-08/music/987654321.mp3",
+    "status": 2,
+    "statusLabel": "completed",
+    "statusFinal": True,
+    "createTime": 123456789,
+    "duration": 38,
+    "musicId": "user:user_id-minimax:account_id-music:music_id",
+}
 REQ = MusicRequest(lyrics="Hello world\nSecond line\n\nAfter a pause", style_id="abcdef", title="Hi")
 
 
@@ -44,7 +54,12 @@ def test_contract_flags(a: UseapiAdapter) -> None:
 
 def test_build_v1_create(a: UseapiAdapter) -> None:
     http = a.build_submit(REQ, account="acc1")
-    assert (http.method, http.path, http.kind, http.blocking) == ("GET", "/v1/minimax/music/create", "submit", True)
+    assert (http.method, http.path, http.kind, http.blocking) == (
+        "GET",
+        "/v1/minimax/music/create",
+        "submit",
+        True,
+    )
     assert dict(http.params) == {"prompt": REQ.lyrics, "styleId": "abcdef", "title": "Hi", "account": "acc1"}
     assert http.json is None
 
@@ -54,12 +69,15 @@ def test_build_v1_create_without_optional_params(a: UseapiAdapter) -> None:
     assert dict(http.params) == {"prompt": "la la", "styleId": "s"}
 
 
-@pytest.mark.parametrize(("req", "fields"), [
-    (MusicRequest(lyrics="x" * 601, style_id="s"), {"lyrics"}),
-    (MusicRequest(lyrics="ok"), {"style_id"}),
-    (MusicRequest(lyrics="", style_id=""), {"lyrics", "style_id"}),
-    (MusicRequest(lyrics="   ", style_id="s"), {"lyrics"}),
-])
+@pytest.mark.parametrize(
+    ("req", "fields"),
+    [
+        (MusicRequest(lyrics="x" * 601, style_id="s"), {"lyrics"}),
+        (MusicRequest(lyrics="ok"), {"style_id"}),
+        (MusicRequest(lyrics="", style_id=""), {"lyrics", "style_id"}),
+        (MusicRequest(lyrics="   ", style_id="s"), {"lyrics"}),
+    ],
+)
 def test_v1_validation_errors(a: UseapiAdapter, req: MusicRequest, fields: set[str]) -> None:
     errs = {i.field for i in a.validate(req) if i.level == "error"}
     assert errs == fields
@@ -105,12 +123,20 @@ def test_parse_retrieve_completed(a: UseapiAdapter, resp: MakeResponse) -> None:
     assert job.id == RETRIEVE_OK["musicId"]
 
 
-@pytest.mark.parametrize(("status", "label", "expected"), [
-    (0, "pending", JobStatus.QUEUED), (1, "processing", JobStatus.RUNNING), (4, "moderated", JobStatus.MODERATED),
-    (None, "processing", JobStatus.RUNNING), ("1", None, JobStatus.RUNNING), (None, None, JobStatus.RUNNING),
-])
-def test_retrieve_statuses(a: UseapiAdapter, resp: MakeResponse, status: object, label: object,
-                           expected: JobStatus) -> None:
+@pytest.mark.parametrize(
+    ("status", "label", "expected"),
+    [
+        (0, "pending", JobStatus.QUEUED),
+        (1, "processing", JobStatus.RUNNING),
+        (4, "moderated", JobStatus.MODERATED),
+        (None, "processing", JobStatus.RUNNING),
+        ("1", None, JobStatus.RUNNING),
+        (None, None, JobStatus.RUNNING),
+    ],
+)
+def test_retrieve_statuses(
+    a: UseapiAdapter, resp: MakeResponse, status: object, label: object, expected: JobStatus
+) -> None:
     body = {"musicId": "m"}
     if status is not None:
         body["status"] = status  # type: ignore[assignment]
@@ -138,23 +164,39 @@ def test_create_without_music_id_is_an_error(a: UseapiAdapter, resp: MakeRespons
         a.parse_submit(_job(), resp(200, {"audioURL": "https://x"}))
 
 
-@pytest.mark.parametrize(("status", "body", "cls", "code"), [
-    (400, {"error": "<Error message>", "code": 400}, E.ValidationError, 400),
-    (400, {"error": "Parameter account is required", "code": 400}, E.ValidationError, 400),
-    (401, {"error": "Unauthorized", "code": 401}, E.AuthenticationError, 401),
-    (404, {"error": "Not found.", "code": 404}, E.NotFoundError, 404),
-    (422, {"error": "Moderated prompt"}, E.ModerationError, None),
-    (429, {"error": "The previous request has not been completed yet. Please try again later."},
-     E.ConcurrencyLimitError, None),
-    (429, {"error": "Too many requests", "code": 429}, E.RateLimitError, 429),
-    (500, {"error": "Internal"}, E.ServerError, None),
-    (402, {"error": "Payment required"}, E.InsufficientBalanceError, None),
-])
-def test_documented_errors(a: UseapiAdapter, resp: MakeResponse, status: int, body: dict[str, object],
-                           cls: type[E.MiniMaxError], code: object) -> None:
+@pytest.mark.parametrize(
+    ("status", "body", "cls", "code"),
+    [
+        (400, {"error": "<Error message>", "code": 400}, E.ValidationError, 400),
+        (400, {"error": "Parameter account is required", "code": 400}, E.ValidationError, 400),
+        (401, {"error": "Unauthorized", "code": 401}, E.AuthenticationError, 401),
+        (404, {"error": "Not found.", "code": 404}, E.NotFoundError, 404),
+        (422, {"error": "Moderated prompt"}, E.ModerationError, None),
+        (
+            429,
+            {"error": "The previous request has not been completed yet. Please try again later."},
+            E.ConcurrencyLimitError,
+            None,
+        ),
+        (429, {"error": "Too many requests", "code": 429}, E.RateLimitError, 429),
+        (500, {"error": "Internal"}, E.ServerError, None),
+        (402, {"error": "Payment required"}, E.InsufficientBalanceError, None),
+    ],
+)
+def test_documented_errors(
+    a: UseapiAdapter,
+    resp: MakeResponse,
+    status: int,
+    body: dict[str, object],
+    cls: type[E.MiniMaxError],
+    code: object,
+) -> None:
     r = resp(status, body, {"x-request-id": "req-1", "Retry-After": "12"})
-    for call in (lambda: a.raise_for_error(r), lambda: a.parse_submit(_job(), r),
-                 lambda: a.parse_poll(_job(id="m"), r)):
+    for call in (
+        lambda: a.raise_for_error(r),
+        lambda: a.parse_submit(_job(), r),
+        lambda: a.parse_poll(_job(id="m"), r),
+    ):
         with pytest.raises(cls) as info:
             call()
         err = info.value
@@ -164,8 +206,11 @@ def test_documented_errors(a: UseapiAdapter, resp: MakeResponse, status: int, bo
 
 
 def test_retry_after_on_429s(a: UseapiAdapter, resp: MakeResponse) -> None:
-    busy = resp(429, {"error": "The previous request has not been completed yet. Please try again later."},
-                {"Retry-After": "5"})
+    busy = resp(
+        429,
+        {"error": "The previous request has not been completed yet. Please try again later."},
+        {"Retry-After": "5"},
+    )
     with pytest.raises(E.ConcurrencyLimitError) as c:
         a.raise_for_error(busy)
     assert c.value.retry_after == 5.0 and a.is_concurrency_refusal(c.value)
@@ -190,17 +235,28 @@ def test_success_answers_pass_raise_for_error(a: UseapiAdapter, resp: MakeRespon
 
 
 def test_relaunch_build_and_parse(a: UseapiAdapter, resp: MakeResponse) -> None:
-    req = MusicRequest(lyrics="[Verse]\nla la", style="dream pop", title="T", instrumental=False, model="music-3.0")
+    req = MusicRequest(
+        lyrics="[Verse]\nla la", style="dream pop", title="T", instrumental=False, model="music-3.0"
+    )
     http = a.build_submit(req, account="acc")
     assert (http.method, http.path, http.blocking) == ("POST", "/v1/minimax/music/create", False)
-    assert http.json == {"model": "music-3.0", "stream": False, "title": "T", "prompt": "dream pop",
-                         "lyrics": "[Verse]\nla la", "account": "acc"}
-    job = a.parse_submit(Job(provider="useapi", request=req, model="music-3.0"), resp(201, {"musicId": "m-26"})).job
+    assert http.json == {
+        "model": "music-3.0",
+        "stream": False,
+        "title": "T",
+        "prompt": "dream pop",
+        "lyrics": "[Verse]\nla la",
+        "account": "acc",
+    }
+    job = a.parse_submit(
+        Job(provider="useapi", request=req, model="music-3.0"), resp(201, {"musicId": "m-26"})
+    ).job
     assert job.status is JobStatus.QUEUED and job.id == "m-26" and not job.is_final
     running = a.parse_poll(job, resp(200, {"musicId": "m-26", "status": 1}))
     assert running.status is JobStatus.RUNNING and running.started_at is not None
-    done = a.parse_poll(running, resp(200, {"musicId": "m-26", "status": 2, "audioURL": "https://a.mp3",
-                                            "duration": 120}))
+    done = a.parse_poll(
+        running, resp(200, {"musicId": "m-26", "status": 2, "audioURL": "https://a.mp3", "duration": 120})
+    )
     assert done.status is JobStatus.COMPLETED and done.duration_s == 120.0
 
 
@@ -219,11 +275,22 @@ def test_relaunch_limits(a: UseapiAdapter) -> None:
 def test_styles(a: UseapiAdapter, resp: MakeResponse) -> None:
     http = a.build_styles(account="acc")
     assert (http.method, http.path, dict(http.params), http.kind) == (
-        "GET", "/v1/minimax/music/styles/", {"account": "acc"}, "read")
+        "GET",
+        "/v1/minimax/music/styles/",
+        {"account": "acc"},
+        "read",
+    )
     assert dict(a.build_styles().params) == {}
-    body = [{"name": "Popular", "styles": [{"url": "https://s/1.png", "styleId": "abc", "name": "Pop"},
-                                           {"url": "https://s/2.png", "styleId": "def", "name": "Rock"}]},
-            {"name": "Chill", "styles": [{"styleId": 7, "name": "Lo-fi"}]}]
+    body = [
+        {
+            "name": "Popular",
+            "styles": [
+                {"url": "https://s/1.png", "styleId": "abc", "name": "Pop"},
+                {"url": "https://s/2.png", "styleId": "def", "name": "Rock"},
+            ],
+        },
+        {"name": "Chill", "styles": [{"styleId": 7, "name": "Lo-fi"}]},
+    ]
     assert a.parse_styles(resp(200, body)) == [
         {"group": "Popular", "styleId": "abc", "name": "Pop", "url": "https://s/1.png"},
         {"group": "Popular", "styleId": "def", "name": "Rock", "url": "https://s/2.png"},
@@ -236,7 +303,9 @@ def test_styles(a: UseapiAdapter, resp: MakeResponse) -> None:
 def test_list(a: UseapiAdapter, resp: MakeResponse) -> None:
     http = a.build_list(account="acc", limit=5, last_id=MUSIC_ID)
     assert (http.path, dict(http.params)) == (
-        "/v1/minimax/music/", {"account": "acc", "limit": "5", "lastMusicId": MUSIC_ID})
+        "/v1/minimax/music/",
+        {"account": "acc", "limit": "5", "lastMusicId": MUSIC_ID},
+    )
     assert dict(a.build_list().params) == {"limit": "20"}
     assert a.parse_list(resp(200, [RETRIEVE_OK, "junk"])) == [RETRIEVE_OK]
     with pytest.raises(E.APIConnectionError):

@@ -13,25 +13,42 @@ KEY = "sk-live-0123456789abcdef"
 
 
 def test_str_lists_what_is_known() -> None:
-    e = E.RateLimitError("slow down", provider="aimlapi", status_code=429, code="rate_limit", request_id="r1",
-                         retry_after=2.5)
+    e = E.RateLimitError(
+        "slow down", provider="aimlapi", status_code=429, code="rate_limit", request_id="r1", retry_after=2.5
+    )
     assert str(e) == "slow down (aimlapi, HTTP 429, code rate_limit, request r1)"
     assert e.retry_after == 2.5
     assert repr(e).startswith("RateLimitError(")
 
 
 def test_code_equal_to_status_is_not_repeated() -> None:
-    assert str(E.NotFoundError("gone", provider="useapi", status_code=404, code=404)) == "gone (useapi, HTTP 404)"
+    assert (
+        str(E.NotFoundError("gone", provider="useapi", status_code=404, code=404))
+        == "gone (useapi, HTTP 404)"
+    )
 
 
 def test_plain_message() -> None:
     assert str(E.MiniMaxError("x")) == "x"
 
 
-@pytest.mark.parametrize("cls", [E.ValidationError, E.AuthenticationError, E.ModerationError,
-                                 E.ConcurrencyLimitError, E.RateLimitError, E.InsufficientBalanceError,
-                                 E.NotFoundError, E.ServerError, E.APIConnectionError, E.APITimeoutError,
-                                 E.JobFailedError, E.WaitTimeoutError])
+@pytest.mark.parametrize(
+    "cls",
+    [
+        E.ValidationError,
+        E.AuthenticationError,
+        E.ModerationError,
+        E.ConcurrencyLimitError,
+        E.RateLimitError,
+        E.InsufficientBalanceError,
+        E.NotFoundError,
+        E.ServerError,
+        E.APIConnectionError,
+        E.APITimeoutError,
+        E.JobFailedError,
+        E.WaitTimeoutError,
+    ],
+)
 def test_every_error_is_a_minimax_error_and_pickles(cls: type[E.MiniMaxError]) -> None:
     e = cls("msg", provider="p", status_code=500, request_id="r")
     assert isinstance(e, E.MiniMaxError)

@@ -7,16 +7,34 @@ import pytest
 from minimax_nb import lyrics as L
 from minimax_nb.errors import ValidationError
 
-SEED_LEGACY = ("##Side by side, through thick and thin, \n\nWith a laugh, we always win. \n\n"
-               " Storms may come, but we stay true, \n\nFriends forever—me and you!##")
-SPEC_EXAMPLE = ("[Verse]\nStreetlights flicker, the night breeze sighs\nShadows stretch as I walk alone\n"
-                "An old coat wraps my silent sorrow\nWandering, longing, where should I go\n[Chorus]\n"
-                "Pushing the wooden door, the aroma spreads\nIn a familiar corner, a stranger gazes")
+SEED_LEGACY = (
+    "##Side by side, through thick and thin, \n\nWith a laugh, we always win. \n\n"
+    " Storms may come, but we stay true, \n\nFriends forever—me and you!##"
+)
+SPEC_EXAMPLE = (
+    "[Verse]\nStreetlights flicker, the night breeze sighs\nShadows stretch as I walk alone\n"
+    "An old coat wraps my silent sorrow\nWandering, longing, where should I go\n[Chorus]\n"
+    "Pushing the wooden door, the aroma spreads\nIn a familiar corner, a stranger gazes"
+)
 
 
 def test_structure_tags_are_the_documented_fourteen() -> None:
-    assert L.STRUCTURE_TAGS == ("Intro", "Verse", "Pre Chorus", "Chorus", "Interlude", "Bridge", "Outro",
-                                "Post Chorus", "Transition", "Break", "Hook", "Build Up", "Inst", "Solo")
+    assert L.STRUCTURE_TAGS == (
+        "Intro",
+        "Verse",
+        "Pre Chorus",
+        "Chorus",
+        "Interlude",
+        "Bridge",
+        "Outro",
+        "Post Chorus",
+        "Transition",
+        "Break",
+        "Hook",
+        "Build Up",
+        "Inst",
+        "Solo",
+    )
 
 
 def test_parse_spec_example_into_sections() -> None:
@@ -38,12 +56,23 @@ def test_parse_legacy_seed_pauses_and_accompaniment() -> None:
     assert len(p.sections) == 1 and p.sections[0].tag is None
 
 
-@pytest.mark.parametrize(("written", "name", "number"), [
-    ("[Verse]", "Verse", None), ("[verse 2]", "Verse", 2), ("[PRE CHORUS]", "Pre Chorus", None),
-    ("[Pre-Chorus]", "Pre Chorus", None), ("[post chorus 3]", "Post Chorus", 3), ("[Build Up]", "Build Up", None),
-    ("[build-up]", "Build Up", None), ("[ Inst ]", "Inst", None), ("[Solo 12]", "Solo", 12),
-    ("[hook]", "Hook", None), ("[Transition]", "Transition", None), ("[Break]", "Break", None),
-])
+@pytest.mark.parametrize(
+    ("written", "name", "number"),
+    [
+        ("[Verse]", "Verse", None),
+        ("[verse 2]", "Verse", 2),
+        ("[PRE CHORUS]", "Pre Chorus", None),
+        ("[Pre-Chorus]", "Pre Chorus", None),
+        ("[post chorus 3]", "Post Chorus", 3),
+        ("[Build Up]", "Build Up", None),
+        ("[build-up]", "Build Up", None),
+        ("[ Inst ]", "Inst", None),
+        ("[Solo 12]", "Solo", 12),
+        ("[hook]", "Hook", None),
+        ("[Transition]", "Transition", None),
+        ("[Break]", "Break", None),
+    ],
+)
 def test_tags_any_case_with_optional_number(written: str, name: str, number: int | None) -> None:
     line = L.parse_lyrics(written + "\nla la").lines[0]
     assert (line.kind, line.tag, line.tag_number) == ("tag", name, number)
@@ -96,15 +125,18 @@ def test_char_count_counts_newlines() -> None:
     assert L.parse_lyrics("ab\ncd").char_count == 5
 
 
-@pytest.mark.parametrize(("text", "pos", "expected"), [
-    ("abc\ndef", 3, "abc\n\ndef"),
-    ("abc def", 3, "abc\n\n def"),
-    ("abc", None, "abc\n\n"),
-    ("abc\n\ndef", 4, "abc\n\ndef"),  # idempotent at an existing pause
-    ("", 0, "\n\n"),
-    ("abc", -1, "abc\n\n"),
-    ("abc", 99, "abc\n\n"),
-])
+@pytest.mark.parametrize(
+    ("text", "pos", "expected"),
+    [
+        ("abc\ndef", 3, "abc\n\ndef"),
+        ("abc def", 3, "abc\n\n def"),
+        ("abc", None, "abc\n\n"),
+        ("abc\n\ndef", 4, "abc\n\ndef"),  # idempotent at an existing pause
+        ("", 0, "\n\n"),
+        ("abc", -1, "abc\n\n"),
+        ("abc", 99, "abc\n\n"),
+    ],
+)
 def test_insert_pause(text: str, pos: int | None, expected: str) -> None:
     assert L.insert_pause(text, pos) == expected
 
@@ -114,10 +146,16 @@ def test_insert_pause_makes_one_more_pause() -> None:
     assert L.parse_lyrics(L.insert_pause(text, text.index("two"))).pauses == 1
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("la la", "##la la##"), ("  la\nla \n", "##la\nla##"), ("##la##", "##la##"), ("##la", "##la##"),
-    ("la##", "##la##"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("la la", "##la la##"),
+        ("  la\nla \n", "##la\nla##"),
+        ("##la##", "##la##"),
+        ("##la", "##la##"),
+        ("la##", "##la##"),
+    ],
+)
 def test_wrap_accompaniment(text: str, expected: str) -> None:
     out = L.wrap_accompaniment(text)
     assert out == expected
@@ -125,13 +163,16 @@ def test_wrap_accompaniment(text: str, expected: str) -> None:
     assert L.has_accompaniment_marks(out)
 
 
-@pytest.mark.parametrize(("text", "tag", "pos", "expected"), [
-    ("", "verse", 0, "[Verse]"),
-    ("hello", "Chorus", 0, "[Chorus]\nhello"),
-    ("hello", "[pre-chorus]", None, "hello\n[Pre Chorus]"),
-    ("hello world", "bridge 2", 5, "hello\n[Bridge 2]\nworld"),
-    ("a\nb", "Outro", 2, "a\n[Outro]\nb"),
-])
+@pytest.mark.parametrize(
+    ("text", "tag", "pos", "expected"),
+    [
+        ("", "verse", 0, "[Verse]"),
+        ("hello", "Chorus", 0, "[Chorus]\nhello"),
+        ("hello", "[pre-chorus]", None, "hello\n[Pre Chorus]"),
+        ("hello world", "bridge 2", 5, "hello\n[Bridge 2]\nworld"),
+        ("a\nb", "Outro", 2, "a\n[Outro]\nb"),
+    ],
+)
 def test_insert_tag_puts_the_tag_on_its_own_line(text: str, tag: str, pos: int | None, expected: str) -> None:
     out = L.insert_tag(text, tag, pos)
     assert out == expected

@@ -78,8 +78,14 @@ def test_job_status_string_is_coerced() -> None:
 
 
 def test_job_round_trip_through_json() -> None:
-    job = _job(id="abc", status=JobStatus.COMPLETED, audio_url="https://a/b.mp3", audio_path=Path("/tmp/x.mp3"),
-               duration_s=12.5, raw={"meta": {"usage": {"usd_spent": 0.06}}})
+    job = _job(
+        id="abc",
+        status=JobStatus.COMPLETED,
+        audio_url="https://a/b.mp3",
+        audio_path=Path("/tmp/x.mp3"),
+        duration_s=12.5,
+        raw={"meta": {"usage": {"usd_spent": 0.06}}},
+    )
     job = job.evolve(status=JobStatus.COMPLETED)
     d = json.loads(json.dumps(job.to_dict()))
     assert d["status"] == "completed" and d["audio_path"] == "/tmp/x.mp3"

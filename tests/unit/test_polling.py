@@ -49,10 +49,17 @@ def test_custom_schedule_and_backoff() -> None:
     assert list(p.delays()) == [1, 1, 1, 2, 4, 4, 4, 3]
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"first_delay": -1}, {"cap": 0}, {"timeout": 0}, {"backoff": 0.5},
-    {"schedule": ((10, 0),)}, {"schedule": ((10, 1), (5, 1))},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"first_delay": -1},
+        {"cap": 0},
+        {"timeout": 0},
+        {"backoff": 0.5},
+        {"schedule": ((10, 0),)},
+        {"schedule": ((10, 1), (5, 1))},
+    ],
+)
 def test_invalid_policies_are_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         PollPolicy(**kwargs)  # type: ignore[arg-type]

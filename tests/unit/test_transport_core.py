@@ -88,14 +88,17 @@ def test_retry_after_from_headers_prefers_milliseconds() -> None:
 # ---- classification and the retry decision ------------------------------------------------------
 
 
-@pytest.mark.parametrize(("exc", "cls", "reached"), [
-    (httpx.ConnectError("refused", request=_REQ), APIConnectionError, False),
-    (httpx.ConnectTimeout("slow", request=_REQ), APITimeoutError, False),
-    (httpx.ReadTimeout("slow", request=_REQ), APITimeoutError, True),
-    (httpx.WriteTimeout("slow", request=_REQ), APITimeoutError, True),
-    (httpx.RemoteProtocolError("dropped", request=_REQ), APIConnectionError, True),
-    (httpx.ReadError("reset", request=_REQ), APIConnectionError, True),
-])
+@pytest.mark.parametrize(
+    ("exc", "cls", "reached"),
+    [
+        (httpx.ConnectError("refused", request=_REQ), APIConnectionError, False),
+        (httpx.ConnectTimeout("slow", request=_REQ), APITimeoutError, False),
+        (httpx.ReadTimeout("slow", request=_REQ), APITimeoutError, True),
+        (httpx.WriteTimeout("slow", request=_REQ), APITimeoutError, True),
+        (httpx.RemoteProtocolError("dropped", request=_REQ), APIConnectionError, True),
+        (httpx.ReadError("reset", request=_REQ), APIConnectionError, True),
+    ],
+)
 def test_classify_httpx_exceptions(exc: Exception, cls: type, reached: bool) -> None:
     err = core.classify_exception(exc, provider="useapi")
     assert type(err) is cls
@@ -104,8 +107,9 @@ def test_classify_httpx_exceptions(exc: Exception, cls: type, reached: bool) -> 
 
 
 def test_classified_errors_never_show_the_key() -> None:
-    err = core.classify_exception(httpx.ConnectError(f"boom Bearer {KEY} and {KEY}", request=_REQ),
-                                  secrets=[KEY])
+    err = core.classify_exception(
+        httpx.ConnectError(f"boom Bearer {KEY} and {KEY}", request=_REQ), secrets=[KEY]
+    )
     assert KEY not in str(err) and KEY not in repr(err)
 
 
@@ -117,22 +121,25 @@ def _maybe_sent() -> APIConnectionError:
     return core.classify_exception(httpx.ReadTimeout("slow", request=_REQ))
 
 
-@pytest.mark.parametrize(("kind", "error", "retry"), [
-    ("submit", _not_sent(), True),
-    ("submit", _maybe_sent(), False),
-    ("submit", ServerError("x", status_code=500), False),
-    ("submit", RateLimitError("x", status_code=429), False),
-    ("submit", APIConnectionError("no flag"), False),  # unknown: assume it may have been sent
-    ("read", _not_sent(), True),
-    ("read", _maybe_sent(), True),
-    ("read", ServerError("x", status_code=503), True),
-    ("read", RateLimitError("x", status_code=429), True),
-    ("read", NotFoundError("x", status_code=404), False),
-    ("read", ValidationError("x", status_code=400), False),
-    ("read", AuthenticationError("x", status_code=401), False),
-    ("read", ConcurrencyLimitError("x", status_code=429), False),
-    ("read", ModerationError("x", status_code=422), False),
-])
+@pytest.mark.parametrize(
+    ("kind", "error", "retry"),
+    [
+        ("submit", _not_sent(), True),
+        ("submit", _maybe_sent(), False),
+        ("submit", ServerError("x", status_code=500), False),
+        ("submit", RateLimitError("x", status_code=429), False),
+        ("submit", APIConnectionError("no flag"), False),  # unknown: assume it may have been sent
+        ("read", _not_sent(), True),
+        ("read", _maybe_sent(), True),
+        ("read", ServerError("x", status_code=503), True),
+        ("read", RateLimitError("x", status_code=429), True),
+        ("read", NotFoundError("x", status_code=404), False),
+        ("read", ValidationError("x", status_code=400), False),
+        ("read", AuthenticationError("x", status_code=401), False),
+        ("read", ConcurrencyLimitError("x", status_code=429), False),
+        ("read", ModerationError("x", status_code=422), False),
+    ],
+)
 def test_should_retry(kind: Any, error: Exception, retry: bool) -> None:
     assert core.should_retry(kind, error, 1, RetryPolicy(max_attempts=3)) is retry
 
@@ -197,12 +204,22 @@ class _Adapter:
         return isinstance(error, ConcurrencyLimitError)
 
 
-def _core(api_key: str | None = KEY, provider: str = "useapi", ledger: Any = None,
-          tmp: Path = Path(".")) -> core.ClientCore:
-    return core.ClientCore(provider=provider, adapter=_Adapter(), api_key=api_key,  # type: ignore[arg-type]
-                           base_url="http://127.0.0.1:1/useapi", account=("a1", "a2"), model=None,
-                           timeouts=Timeouts(), retry=RetryPolicy(), poll=PollPolicy(), ledger=ledger,
-                           download_dir=tmp)
+def _core(
+    api_key: str | None = KEY, provider: str = "useapi", ledger: Any = None, tmp: Path = Path(".")
+) -> core.ClientCore:
+    return core.ClientCore(
+        provider=provider,
+        adapter=_Adapter(),
+        api_key=api_key,  # type: ignore[arg-type]
+        base_url="http://127.0.0.1:1/useapi",
+        account=("a1", "a2"),
+        model=None,
+        timeouts=Timeouts(),
+        retry=RetryPolicy(),
+        poll=PollPolicy(),
+        ledger=ledger,
+        download_dir=tmp,
+    )
 
 
 def test_request_kwargs_add_the_key_and_nothing_shows_it() -> None:
@@ -220,8 +237,12 @@ def test_request_kwargs_add_the_key_and_nothing_shows_it() -> None:
 def test_missing_key_fails_before_sending() -> None:
     with pytest.raises(AuthenticationError, match="USEAPI_API_TOKEN"):
         _core(api_key=None).request_kwargs(HttpRequest("GET", "/v1/x", "read"))
-    assert "Authorization" not in _core(api_key=None, provider="local").request_kwargs(
-        HttpRequest("GET", "/x", "read"))["headers"]
+    assert (
+        "Authorization"
+        not in _core(api_key=None, provider="local").request_kwargs(HttpRequest("GET", "/x", "read"))[
+            "headers"
+        ]
+    )
 
 
 def test_concurrency_slots_per_account() -> None:
