@@ -5,8 +5,8 @@
 #   bash scripts/test.sh                  # what CI runs (.ci/run)
 #   bash scripts/test.sh -k cli -x        # extra arguments go to both pytest runs
 #
-# Fails on any failure, and when pytest collects no test (its exit code 5). Under CI=true the browser
-# tests may not skip: a missing Chromium fails the run.
+# Runs every step, then fails if any failed or if pytest collected no test (its exit code 5).
+# Under CI=true the browser tests may not skip: a missing Chromium fails the run.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -27,11 +27,13 @@ trap 'printf "\n[test.sh] artifacts (junit XML, screenshots): %s\n" "$ARTIFACTS"
 step() { printf '\n==== %s\n' "$*"; }
 start=$(date +%s)
 
+failed=()
+
 step "ruff check ."
-"$PY" -m ruff check .
+"$PY" -m ruff check . || failed+=("ruff")
 
 step "mypy (strict, minimax_nb/)"
-"$PY" -m mypy
+"$PY" -m mypy || failed+=("mypy")
 
 CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
 if [ ! -x "$CHROMIUM" ]; then
@@ -43,20 +45,14 @@ if [ ! -x "$CHROMIUM" ]; then
   echo "NOTE: Chromium not found at $CHROMIUM: the browser tests will skip."
 fi
 
-run_pytest() {  # run_pytest LABEL ARGS... ; exit 5 (nothing collected) is a failure
-  local label="$1"; shift
-  local rc=0
-  "$PY" -m pytest "$@" || rc=$?
-  if [ "$rc" = "5" ]; then
-    echo "ERROR: pytest ($label) collected no test (exit code 5)." >&2
-    return 5
-  fi
-  return "$rc"
-}
-
+# pytest's exit code 5 means "no test collected": a failure here, never a pass.
 step "pytest -m 'not browser' -n 2"
-run_pytest "not browser" -m "not browser" -n 2 -p no:cacheprovider \
-  --junitxml="$ARTIFACTS/junit-main.xml" "$@"
+rc=0
+"$PY" -m pytest -m "not browser" -n 2 -p no:cacheprovider --junitxml="$ARTIFACTS/junit-main.xml" "$@" || rc=$?
+if [ "$rc" = "5" ]; then
+  echo "ERROR: pytest collected no test (exit code 5)." >&2
+fi
+[ "$rc" = "0" ] || failed+=("pytest (exit $rc)")
 
 step "pytest -m browser (serial)"
 rc=0
@@ -69,6 +65,11 @@ if [ "$rc" = "5" ]; then
     echo "ERROR: the full run found no browser test (pytest exit code 5)." >&2
   fi
 fi
-[ "$rc" = "0" ] || exit "$rc"
+[ "$rc" = "0" ] || failed+=("browser pytest (exit $rc)")
 
-printf '\n==== all green in %ss\n' "$(( $(date +%s) - start ))"
+took=$(( $(date +%s) - start ))
+if [ "${#failed[@]}" -gt 0 ]; then
+  printf '\n==== FAILED after %ss: %s\n' "$took" "${failed[*]}" >&2
+  exit 1
+fi
+printf '\n==== all green in %ss\n' "$took"
