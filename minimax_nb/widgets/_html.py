@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import math
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -91,30 +91,38 @@ def format_elapsed(seconds: float | None) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, limit: int = 28) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
         if math.isnan(value):
             return ""
-        return f"{value:.2f}"
-    return esc(value)
+        return f"{value:.1f}" if abs(value) >= 100 else f"{value:.2f}"
+    text = str(value)
+    if len(text) > limit:  # long styles/titles: shortened, the whole text in the tooltip
+        return f'<span title="{esc(text)}">{esc(text[: limit - 1])}…</span>'
+    return esc(text)
 
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, selected: int | None = None,
-          sort_by: str | None = None, ascending: bool = True) -> str:
-    """A plain HTML table; the ``selected`` row (index into ``rows``) is highlighted."""
+          sort_by: str | None = None, ascending: bool = True, labels: Mapping[str, str] | None = None) -> str:
+    """A plain HTML table; the ``selected`` row (index into ``rows``) is highlighted.
+
+    ``labels`` gives short headings for column names. Wide tables scroll sideways.
+    """
     arrow = " ▲" if ascending else " ▼"
+    labels = labels or {}
     head = "".join(
-        f'<th style="text-align:left;padding:2px 6px;border-bottom:1px solid #999">'
-        f"{esc(c)}{arrow if c == sort_by else ''}</th>" for c in columns)
+        f'<th style="text-align:left;padding:2px 6px;border-bottom:1px solid #999;white-space:nowrap">'
+        f"{esc(labels.get(c, c))}{arrow if c == sort_by else ''}</th>" for c in columns)
     body = []
     for i, row in enumerate(rows):
         style = "background:#dbeafe;" if i == selected else ""
-        cells = "".join(f'<td style="padding:2px 6px">{_cell(v)}</td>' for v in row)
+        cells = "".join(f'<td style="padding:2px 6px;white-space:nowrap">{_cell(v)}</td>' for v in row)
         body.append(f'<tr class="mnb-row" data-row="{i}" style="{style}">{cells}</tr>')
-    return ('<table class="mnb-table" style="border-collapse:collapse;font-size:12px">'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+    return ('<div style="overflow-x:auto;max-width:100%">'
+            '<table class="mnb-table" style="border-collapse:collapse;font-size:12px;line-height:1.4">'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
 def bars(items: Sequence[tuple[str, float | None]], *, unit: str = "", title: str = "") -> str:

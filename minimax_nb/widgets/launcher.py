@@ -19,6 +19,11 @@ __all__ = ["LaunchSettings", "Launcher"]
 DEFAULT = "default"
 
 
+def _full() -> w.Layout:
+    """A fresh full-width layout (each widget needs its own: layouts are shared objects)."""
+    return w.Layout(width="98%")
+
+
 @dataclasses.dataclass(frozen=True)
 class LaunchSettings:
     """What the launcher says to run. ``api_key`` is ``None`` unless typed in (never in the repr)."""
@@ -67,13 +72,13 @@ class Launcher(w.VBox):  # type: ignore[misc]
         provider = provider or names[0]
         if provider not in names:
             names.append(provider)
-        self.provider = w.Dropdown(options=names, value=provider, description="Provider", layout=w.Layout(width="98%"))
-        self.model = w.Dropdown(options=[], description="Model", layout=w.Layout(width="98%"))
+        self.provider = w.Dropdown(options=names, value=provider, description="Provider", layout=_full())
+        self.model = w.Dropdown(options=[], description="Model", layout=_full())
         self.account = w.Text(value=account or "", description="Account", placeholder="optional",
-                              layout=w.Layout(width="98%"))
-        self.bitrate = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Bitrate", layout=w.Layout(width="98%"))
-        self.sample_rate = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Sample rate", layout=w.Layout(width="98%"))
-        self.audio_format = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Format", layout=w.Layout(width="98%"))
+                              layout=_full())
+        self.bitrate = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Bitrate", layout=_full())
+        self.sample_rate = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Sample rate", layout=_full())
+        self.audio_format = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Format", layout=_full())
         self.key_status = w.HTML()
         self.key = w.Password(value="", description="API key", placeholder="paste, then Enter",
                               continuous_update=False, layout=w.Layout(width="70%"))
@@ -256,7 +261,7 @@ class Launcher(w.VBox):  # type: ignore[misc]
         else:
             hint = f"set ${env_key} or " if env_key else ""
             text, colour = f"no key: {hint}paste one below", "#b91c1c"
-        self.key_status.value = f'<span style="color:{colour}">🔑 {_html.esc(text)}</span>'
+        self.key_status.value = f'<span style="color:{colour}">{_html.esc(text)}</span>'
         self.key.layout.display = "none" if provider == LOCAL else ""
         self.forget_key.layout.display = "" if self._api_key else "none"
 

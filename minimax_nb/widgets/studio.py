@@ -88,7 +88,7 @@ class Studio(w.VBox):  # type: ignore[misc]
         self.launcher.on_generate(self._guard(self._launch, "starting the generation"))
         self.table.on_select(self.player.show)
         self.bridge.add_listener(self._on_run)
-        header = w.HTML("<div style='font-size:18px;font-weight:700'>🎵 minimax_nb studio</div>"
+        header = w.HTML("<div style='font-size:18px;font-weight:700'>minimax_nb studio</div>"
                         "<div style='color:#6b7280;font-size:12px'>write, generate, watch, compare, listen"
                         " — jobs run in the background, the kernel stays free</div>")
         left = w.VBox([self.composer], layout=w.Layout(width="58%"))

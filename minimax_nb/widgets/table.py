@@ -17,10 +17,14 @@ if TYPE_CHECKING:
 __all__ = ["ResultsTable", "jobs_frame", "ledger_frame"]
 
 #: Columns shown when the frame has them, in this order.
-SHOWN = ("provider", "model", "title", "style", "status", "latency_s", "measured_duration_s", "duration_s",
-         "loudness_lufs")
+SHOWN = ("title", "provider", "status", "style", "latency_s", "generation_s", "measured_duration_s",
+         "duration_s", "loudness_lufs", "tempo_bpm")
+#: Short headings for the table.
+LABELS = {"latency_s": "latency s", "generation_s": "gen. s", "measured_duration_s": "length s",
+          "duration_s": "length s", "loudness_lufs": "LUFS", "tempo_bpm": "BPM"}
 #: Numeric columns offered by the chart, when present.
-CHART_METRICS = ("latency_s", "measured_duration_s", "duration_s", "loudness_lufs")
+CHART_METRICS = ("latency_s", "generation_s", "measured_duration_s", "duration_s", "loudness_lufs",
+                 "tempo_bpm")
 KEY = "key"
 
 
@@ -131,6 +135,7 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
                     old = self.sort_by.value
                     self.sort_by.options = ["(added)", *cols]
                     self.sort_by.value = old if old in cols else "(added)"
+                metrics = [c for c in metrics if bool(self.df[c].notna().any())]
                 if list(self.metric.options) != metrics:
                     old_m = self.metric.value
                     self.metric.options = metrics
@@ -172,19 +177,30 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         self.ascending.description = "↑ ascending" if self.ascending.value else "↓ descending"
         self._render()
 
+    def _columns(self, df: pd.DataFrame) -> list[str]:
+        """The shown columns present in ``df`` that hold at least one value (one length column)."""
+        cols = [c for c in SHOWN if c in df.columns and (c in ("title", "provider", "status")
+                                                          or bool(df[c].notna().any()))]
+        if "measured_duration_s" in cols and "duration_s" in cols:
+            cols.remove("duration_s")
+        return cols
+
+    def _render_table(self, df: pd.DataFrame) -> None:
+        cols = self._columns(df)
+        keys = [str(k) for k in df[KEY]]
+        sel = self.select.value
+        rows = [[None if _isna(v) else v for v in r] for r in df[cols].itertuples(index=False, name=None)]
+        sort = self.sort_by.value if self.sort_by.value != "(added)" else None
+        self.table.value = _html.table(cols, rows, selected=keys.index(sel) if sel in keys else None,
+                                       sort_by=sort, ascending=bool(self.ascending.value), labels=LABELS)
+
     def _render(self, change: Any = None) -> None:
         df = self.sorted_frame()
         if df is None:
             return
-        cols = [c for c in SHOWN if c in df.columns]
         keys = [str(k) for k in df[KEY]]
         self._order = keys
         selected = self.select.value
-        sel_idx = keys.index(selected) if selected in keys else None
-        rows = [[None if _isna(v) else v for v in r] for r in df[cols].itertuples(index=False, name=None)]
-        sort = self.sort_by.value if self.sort_by.value != "(added)" else None
-        self.table.value = _html.table(cols, rows, selected=sel_idx, sort_by=sort,
-                                       ascending=bool(self.ascending.value))
         labels = []
         records: list[dict[Any, Any]] = df.to_dict("records")
         for i, (key, d) in enumerate(zip(keys, records, strict=True)):
@@ -194,6 +210,7 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         with self.hold_trait_notifications():
             self.select.options = labels
             self.select.value = selected if selected in keys else None
+        self._render_table(df)
         self._render_chart()
 
     def _render_chart(self, change: Any = None) -> None:
@@ -208,7 +225,7 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
             label = f"{i + 1}. {row.get('title') or 'untitled'} ({row.get('provider', '')})"
             items.append((label, None if _isna(v) else float(v)))
         unit = " s" if metric.endswith("_s") else (" LUFS" if "lufs" in metric else "")
-        self.chart.value = _html.bars(items, unit=unit, title=metric)
+        self.chart.value = _html.bars(items, unit=unit, title=f"compare: {LABELS.get(metric, metric)}")
 
     def _on_select(self, change: Any) -> None:
         key = self.select.value
@@ -220,15 +237,8 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
 
     def _render_table_only(self) -> None:
         df = self.sorted_frame()
-        if df is None:
-            return
-        cols = [c for c in SHOWN if c in df.columns]
-        keys = [str(k) for k in df[KEY]]
-        sel = self.select.value
-        rows = [[None if _isna(v) else v for v in r] for r in df[cols].itertuples(index=False, name=None)]
-        sort = self.sort_by.value if self.sort_by.value != "(added)" else None
-        self.table.value = _html.table(cols, rows, selected=keys.index(sel) if sel in keys else None,
-                                       sort_by=sort, ascending=bool(self.ascending.value))
+        if df is not None:
+            self._render_table(df)
 
 
 def _isna(v: Any) -> bool:

@@ -1,114 +1,31 @@
-"""Servers (JupyterLab, Voila) and a headless Chromium for the browser tests.
+"""Fixtures of the browser tests: Chromium (Playwright), JupyterLab and Voila serving the studio notebook.
 
-Everything runs on 127.0.0.1 with HOME/XDG/JUPYTER/IPYTHON dirs in a temp dir, so the tests never read a
-developer's Jupyter config nor write into ``~``. Chromium is Debian's ``/usr/bin/chromium`` (override with
-``CHROMIUM_PATH``); the tests skip with a clear reason when it is missing.
+Everything runs on 127.0.0.1 with HOME/XDG/JUPYTER/IPYTHON dirs in a temp dir (see ``browser_support``).
+The tests skip with a clear reason when Chromium is missing.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-STUDIO_NB = REPO / "notebooks" / "02_studio.ipynb"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-HAVE_CHROMIUM = os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)
-SKIP_REASON = (f"Chromium not found at {CHROMIUM}: run `apt-get install -y chromium chromium-driver` "
-               "(or set CHROMIUM_PATH) to run the browser tests")
-CHROME_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--autoplay-policy=user-gesture-required",
-]
-T_SERVER = 90  # s, server start
-T_UI = 90_000  # ms, page / kernel / widget waits
-ISOLATE = [("HOME", "home"), ("XDG_CONFIG_HOME", "xdg-config"), ("XDG_CACHE_HOME", "xdg-cache"),
-           ("XDG_DATA_HOME", "xdg-data"), ("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-           ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTERLAB_SETTINGS_DIR", "settings"),
-           ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"), ("IPYTHONDIR", "ipython")]
-ARTIFACTS = REPO / "artifacts"
-
-
-def isolated_env(home: Path, **extra: str) -> dict[str, str]:
-    """An environment for servers, kernels and the browser that never touches the real ``~``."""
-    env = dict(os.environ)
-    for k, sub in ISOLATE:
-        env[k] = str(home / sub)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    # the kernel must import this checkout's minimax_nb whatever its cwd
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    env["MINIMAX_NB_LOCAL_SPEED"] = "50"
-    env["MINIMAX_NB_LEDGER"] = str(home / "ledger.sqlite")
-    env.pop("JUPYTER_TOKEN", None)
-    env.update(extra)
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # reap the kernels left in the group
-    except ProcessLookupError:
-        pass
-    proc.wait(5)
-
-
-def start_server(cmd_for_port: Callable[[int], list[str]], ready_path: str, env: dict[str, str],
-                 log_path: Path, attempts: int = 3) -> tuple[subprocess.Popen[bytes], str]:
-    """Start a server on a free port and wait until ``ready_path`` answers HTTP (retries port races)."""
-    last = ""
-    for _ in range(attempts):
-        port = _free_port()
-        with open(log_path, "w") as log:
-            proc = subprocess.Popen(cmd_for_port(port), stdout=log, stderr=subprocess.STDOUT, env=env,
-                                    start_new_session=True)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + T_SERVER
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with urllib.request.urlopen(base + ready_path, timeout=2):
-                    return proc, base
-            except urllib.error.HTTPError as e:
-                if e.code < 500:
-                    return proc, base
-                time.sleep(0.2)
-            except OSError:
-                time.sleep(0.2)
-        last = log_path.read_text()[-3000:]
-        _stop(proc)
-    raise RuntimeError(f"server did not come up; log tail:\n{last}")
-
-
-def _put_json(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj))
+from browser_support import (
+    CHROME_ARGS,
+    CHROMIUM,
+    HAVE_CHROMIUM,
+    SKIP_REASON,
+    STUDIO_NB,
+    T_UI,
+    _put_json,
+    _stop,
+    isolated_env,
+    start_server,
+)
 
 
 @pytest.fixture(scope="session")
@@ -189,8 +106,3 @@ def voila_server(nb_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     proc, base = start_server(cmd, "/voila/static/voila.js", isolated_env(home), home / "server.log")
     yield base
     _stop(proc)
-
-
-def artifact(name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS / name

@@ -41,7 +41,8 @@ def test_options_follow_the_model_spec(comms, catalog) -> None:  # type: ignore[
     lw.provider.value = "useapi"
     assert lw.bitrate.layout.display == "none" and lw.account.layout.display == ""
     s = lw.settings()
-    assert (s.provider, s.model, s.bitrate, s.sample_rate, s.audio_format) == ("useapi", "v1", None, None, None)
+    got = (s.provider, s.model, s.bitrate, s.sample_rate, s.audio_format)
+    assert got == ("useapi", "v1", None, None, None)
 
 
 def test_key_status_names_the_environment_variable(comms, catalog) -> None:  # type: ignore[no-untyped-def]

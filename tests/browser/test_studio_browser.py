@@ -1,0 +1,143 @@
+"""The studio in a real browser: JupyterLab and Voila on 127.0.0.1, driven by headless Chromium.
+
+- Lab: run all cells, type lyrics, Generate on provider local, the monitor reaches "completed" while no
+  cell runs (the kernel is free), the player's <audio> loads (duration read in the page), the results
+  row appears; screenshots go to artifacts/ and one to docs/studio.png (the README shows it).
+- Voila: lyrics and title with <script> and <img onerror> are shown as text and nothing runs.
+- nbclient: with a key in the environment typed into the launcher, the executed and saved notebook
+  holds the key's bytes nowhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import REPO, STUDIO_NB, artifact, isolated_env
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+LYRICS = "[Verse]\nTyped in a headless browser\nThe kernel never waits\n\n[Chorus]\nSing it back to me\n"
+XSS_LYRICS = '<script>window.__xss=1</script>\n<img src=x onerror="window.__xss=2">\nla la la'
+XSS_TITLE = '<img src=x onerror="window.__xss=2"> title'
+SECRET = "sk-TEST-apiin-0123456789-SECRET"
+
+AUDIO_OK_JS = """() => {
+  const a = document.querySelector('audio.mnb-player-audio');
+  return !!a && a.readyState >= 1 && a.duration > 0 && !a.autoplay && !a.loop;
+}"""
+KERNEL_IDLE_JS = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === 'idle';
+}"""
+
+
+def _generate(page: Any, pw: Any, lyrics: str, title: str | None = None) -> Any:
+    """Type into the composer, click Generate, wait for a completed monitor row; returns the row."""
+    expect = pw.expect
+    studio = page.locator(".mnb-studio")
+    expect(studio).to_be_visible()
+    area = studio.locator(".mnb-lyrics textarea")
+    area.fill(lyrics)
+    if title is not None:
+        studio.locator(".mnb-composer input[type=text]").first.fill(title)
+    area.press("Tab")  # blur: the last value is synced
+    expect(studio.locator(".mnb-count-box")).to_contain_text(f"{len(lyrics)} / ")
+    button = studio.locator("button.mnb-generate")
+    expect(button).to_be_enabled()
+    button.click()
+    row = studio.locator(".mnb-monitor-row").last
+    expect(row).to_be_visible()
+    expect(row.locator(".mnb-status-completed")).to_be_visible()
+    return studio
+
+
+def test_lab_generate_watch_play_and_results(lab_server: str, page: Any, pw: Any) -> None:
+    expect = pw.expect
+    page.goto(f"{lab_server}/lab/tree/02_studio.ipynb?reset", wait_until="domcontentloaded")
+    page.wait_for_function(KERNEL_IDLE_JS)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # the last cell printed its summary: every cell ran, the plain client worked in a cell
+    summary = page.locator(".jp-OutputArea-output", has_text="SUMMARY ")
+    expect(summary).to_be_visible()
+    facts = json.loads(summary.inner_text().split("SUMMARY ", 1)[1].strip().splitlines()[0])
+    assert facts["provider"] == "local" and facts["cell_job"] == "completed"
+    page.wait_for_function(KERNEL_IDLE_JS)
+    studio = _generate(page, pw, LYRICS)
+    # while no cell ran, the background job moved the monitor to completed: the kernel is idle
+    assert page.evaluate(KERNEL_IDLE_JS)
+    page.wait_for_function(AUDIO_OK_JS)
+    duration = page.evaluate("document.querySelector('audio.mnb-player-audio').duration")
+    assert duration > 1.0
+    table = studio.locator(".mnb-results-table")
+    expect(table.locator("tr.mnb-row")).to_have_count(2)  # the cell's song and the studio's
+    expect(table).to_contain_text("City Lights")
+    expect(table).to_contain_text("From a cell")
+    expect(studio.locator(".mnb-player-heading")).to_contain_text("City Lights")
+    expect(studio.locator(".mnb-errors").filter(has_text="Traceback")).to_have_count(0)
+    studio.scroll_into_view_if_needed()
+    studio.screenshot(path=str(artifact("studio_lab.png")))
+    page.screenshot(path=str(artifact("lab_page.png")), full_page=True)
+    shutil.copy(artifact("studio_lab.png"), REPO / "docs" / "studio.png")
+    assert not page.errors, page.errors
+
+
+def test_voila_shows_hostile_text_as_text(voila_server: str, page: Any, pw: Any) -> None:
+    expect = pw.expect
+    page.goto(voila_server + "/", wait_until="domcontentloaded", timeout=180_000)
+    studio = _generate(page, pw, XSS_LYRICS, XSS_TITLE)
+    expect(page.locator("body")).not_to_contain_text("Traceback")
+    row = studio.locator(".mnb-monitor-row").last
+    expect(row).to_contain_text(XSS_TITLE.strip())
+    expect(studio.locator(".mnb-results-table")).to_contain_text(XSS_TITLE.strip())
+    lyrics_text = studio.locator(".mnb-player-lyrics pre").text_content() or ""
+    assert "<script>window.__xss=1</script>" in lyrics_text
+    assert '<img src=x onerror="window.__xss=2">' in lyrics_text
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert page.evaluate("document.querySelectorAll('.mnb-studio script').length") == 0
+    page.wait_for_function(AUDIO_OK_JS)
+    studio.screenshot(path=str(artifact("studio_voila_xss.png")))
+    assert not page.errors, page.errors
+
+
+KEY_CELL = """
+import os
+studio.launcher.provider.value = "apiin"
+studio.launcher.key.value = os.environ["APIIN_API_KEY"]   # as if typed into the field
+print("KEYCHECK " + json.dumps({
+    "field_empty": studio.launcher.key.value == "",
+    "kept": studio.launcher.api_key == os.environ["APIIN_API_KEY"],
+    "status": studio.launcher.key_source(),
+}))
+"""
+
+
+def test_saved_notebook_never_contains_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    for k, v in isolated_env(tmp_path / "home", APIIN_API_KEY=SECRET).items():
+        monkeypatch.setenv(k, v)  # the kernel inherits this environment
+    nb = nbformat.read(str(STUDIO_NB), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(KEY_CELL.strip()))
+    client = nbclient.NotebookClient(nb, timeout=240, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()  # store_widget_state=True (the default): widget state is saved
+    out = tmp_path / "executed.ipynb"
+    nbformat.write(nb, str(out))
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
+    facts = json.loads(text.split("KEYCHECK ", 1)[1].splitlines()[0])
+    assert facts == {"field_empty": True, "kept": True, "status": "entered"}
+    assert "widgets" in nb.metadata  # the state was saved, and with it the Password widget
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    passwords = [m for m in state.values() if m["model_name"] == "PasswordModel"]
+    assert passwords and all(m["state"].get("value", "") == "" for m in passwords)
+    raw = out.read_bytes()
+    assert SECRET.encode() not in raw
+    assert SECRET[8:24].encode() not in raw  # not even a part of it
+    assert os.environ["APIIN_API_KEY"] == SECRET  # the key really was in the kernel's environment
