@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -79,3 +80,49 @@ def test_cli_help_runs_as_a_module(offline_env: dict[str, str]) -> None:
                           env=offline_env, timeout=120)
     assert done.returncode == 0
     assert "generate" in done.stdout and "jobs" in done.stdout and "resume" in done.stdout
+
+
+# ------------------------------------------------------------------ the README (the long description)
+
+
+def _readme(repo_root: Path) -> str:
+    return (repo_root / "README.md").read_text(encoding="utf-8")
+
+
+def _code_blocks(text: str, lang: str) -> list[str]:
+    return re.findall(rf"^```{lang}\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+
+
+def test_readme_opens_with_the_two_commands(repo_root: Path) -> None:
+    text = _readme(repo_root)
+    first = text.split("```", 2)
+    assert first[0].strip().startswith("# ") and first[0].count("\n") <= 2, "the commands come first"
+    commands = [ln.split("#")[0].strip() for ln in first[1].splitlines()[1:] if ln.strip()]
+    assert commands == ["bash scripts/demo.sh", "bash scripts/test.sh"]
+    for script in ("demo.sh", "test.sh", "setup.sh"):
+        assert (repo_root / "scripts" / script).is_file()
+    ci = (repo_root / ".ci" / "run").read_text()
+    assert ci.startswith("#!/usr/bin/env bash\nset -euo pipefail\n")
+    assert ci.rstrip().endswith("exec bash scripts/test.sh")
+
+
+def test_readme_python_examples_compile(repo_root: Path) -> None:
+    blocks = _code_blocks(_readme(repo_root), "python")
+    assert len(blocks) >= 3
+    for i, block in enumerate(blocks):
+        compile(block, f"README.md python block {i}", "exec")
+
+
+@pytest.mark.slow
+def test_readme_ten_line_example_runs_offline(repo_root: Path, tmp_path: Path,
+                                              offline_env: dict[str, str]) -> None:
+    example = _code_blocks(_readme(repo_root), "python")[0]
+    assert 'provider="local"' in example and len(example.strip().splitlines()) <= 10
+    script = tmp_path / "example.py"
+    script.write_text(example.replace("results().tail(1)", "print(results().tail(1).T)"))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path,
+                          env=offline_env, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("completed ")
+    audio = Path(done.stdout.split()[2])
+    assert audio.is_file() and tmp_path in audio.parents
