@@ -62,7 +62,7 @@ SUBMITTING: Final = "submitting"
 UNKNOWN: Final = "unknown"
 UNFINISHED_STATES: Final = (SUBMITTING, JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 FINAL_STATES: Final = tuple(s.value for s in JobStatus if s.is_final)
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 _SECRET_KEY = re.compile(
     r"(?i)^(headers?|authorization|proxy-authorization|x-api-key|api[_-]?key|apikey|access[_-]?token|"
@@ -106,7 +106,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     started_us    INTEGER,
     finished_us   INTEGER,
     updated_us    INTEGER NOT NULL,
-    note          TEXT,
+    note          TEXT
+);
+CREATE TABLE IF NOT EXISTS job_data (
+    local_id      TEXT PRIMARY KEY,
     request_json  TEXT NOT NULL,
     job_json      TEXT NOT NULL
 );
@@ -175,8 +178,7 @@ class _Scrubber:
         return None if value is None else redact(value, self._secrets)
 
     def tree(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return redact(value, self._secrets)
+        """``value`` without header-like keys (strings are redacted later, in the JSON text)."""
         if isinstance(value, Mapping):
             return {str(k): self.tree(v) for k, v in value.items() if not _SECRET_KEY.match(str(k))}
         if isinstance(value, list | tuple):
@@ -185,7 +187,7 @@ class _Scrubber:
 
     def dumps(self, value: Any) -> str:
         text = json.dumps(self.tree(value), ensure_ascii=False, separators=(",", ":"), default=str)
-        return redact(text, self._secrets)  # belt and braces: catches tokens split across fields too
+        return redact(text, self._secrets)
 
     def __repr__(self) -> str:
         return f"<_Scrubber {len(self._secrets)} secrets>"
@@ -234,7 +236,13 @@ class Ledger:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     cur.execute(statement)
-            cur.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+            row = cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is not None and row[0] == "1":  # v1 kept the JSON in ``jobs``: move it aside
+                cur.execute("INSERT OR IGNORE INTO job_data (local_id, request_json, job_json) "
+                            "SELECT local_id, request_json, job_json FROM jobs")
+                cur.execute("ALTER TABLE jobs DROP COLUMN request_json")
+                cur.execute("ALTER TABLE jobs DROP COLUMN job_json")
+            cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
                         (str(SCHEMA_VERSION),))
 
     # ---------------------------------------------------------------- plumbing
@@ -306,9 +314,13 @@ class Ledger:
             "started_us": _us(job.started_at),
             "finished_us": _us(job.finished_at),
             "updated_us": now,
-            "request_json": self._scrub.dumps(req.to_dict()),
-            "job_json": self._scrub.dumps(job.to_dict()),
         }
+
+    def _json(self, job: Job) -> tuple[str, str]:
+        """``(request_json, job_json)``; the job's JSON leaves out the request (stored once, beside it)."""
+        data = job.to_dict()
+        request = data.pop("request")
+        return self._scrub.dumps(request), self._scrub.dumps(data)
 
     def _upsert(self, cur: sqlite3.Cursor, job: Job, state: str, note: str | None = None,
                 *, force: bool = True) -> bool:
@@ -328,6 +340,9 @@ class Ledger:
                 del cols["note"]  # keep an earlier note (why a job is unknown)
             sets = ", ".join(f"{k} = ?" for k in cols)
             cur.execute(f"UPDATE jobs SET {sets} WHERE local_id = ?", (*cols.values(), job.local_id))
+        request_json, job_json = self._json(job)
+        cur.execute("INSERT OR REPLACE INTO job_data (local_id, request_json, job_json) VALUES (?, ?, ?)",
+                    (job.local_id, request_json, job_json))
         if old != state:
             cur.execute("INSERT INTO history (local_id, at_us, state) VALUES (?, ?, ?)",
                         (job.local_id, cols["updated_us"], state))
@@ -346,6 +361,14 @@ class Ledger:
         with self._write() as cur:
             self._upsert(cur, job, job.status.value, force=False)
 
+    def record_many(self, jobs: Iterable[Job]) -> int:
+        """``record`` every job in one transaction (an import, a bulk update); returns how many it wrote."""
+        written = 0
+        with self._write() as cur:
+            for job in jobs:
+                written += self._upsert(cur, job, job.status.value, force=False)
+        return written
+
     def record_audio(self, job: Job, path: str | os.PathLike[str], sha256: str, size: int) -> None:
         """Remember that ``job``'s audio was saved at ``path`` (stored absolute) with this hash and size.
 
@@ -358,10 +381,10 @@ class Ledger:
             if row is None or not (row[0] in FINAL_STATES and not job.is_final):
                 self._upsert(cur, job, job.status.value, force=False)
             else:  # keep the final state, but remember the path in the stored job
-                stored = json.loads(cur.execute("SELECT job_json FROM jobs WHERE local_id = ?",
+                stored = json.loads(cur.execute("SELECT job_json FROM job_data WHERE local_id = ?",
                                                 (job.local_id,)).fetchone()[0])
                 stored["audio_path"] = str(abspath)
-                cur.execute("UPDATE jobs SET job_json = ? WHERE local_id = ?",
+                cur.execute("UPDATE job_data SET job_json = ? WHERE local_id = ?",
                             (self._scrub.dumps(stored), job.local_id))
             cur.execute(
                 "INSERT INTO audio (local_id, path, sha256, size, saved_us) VALUES (?, ?, ?, ?, ?) "
@@ -383,42 +406,42 @@ class Ledger:
 
     # ---------------------------------------------------------------- reads
 
-    def _job(self, job_json: str, audio_path: str | None) -> Job:
+    _SELECT_JOB: Final = ("SELECT d.request_json, d.job_json, a.path FROM jobs j "
+                          "JOIN job_data d ON d.local_id = j.local_id "
+                          "LEFT JOIN audio a ON a.local_id = j.local_id ")
+
+    def _job(self, request_json: str, job_json: str, audio_path: str | None) -> Job:
         data = json.loads(job_json)
+        data["request"] = json.loads(request_json)
         if audio_path:
             data["audio_path"] = audio_path
         return Job.from_dict(data)
 
     def get(self, local_id: str) -> Job | None:
         """The last stored ``Job`` with this ``local_id``, or ``None``."""
-        rows = self._read(
-            "SELECT j.job_json, a.path FROM jobs j LEFT JOIN audio a ON a.local_id = j.local_id "
-            "WHERE j.local_id = ?", (local_id,))
+        rows = self._read(self._SELECT_JOB + "WHERE j.local_id = ?", (local_id,))
         return self._job(*rows[0]) if rows else None
 
     def find(self, provider: str, provider_id: str) -> Job | None:
         """The stored job with this provider's id, or ``None``."""
-        rows = self._read(
-            "SELECT j.job_json, a.path FROM jobs j LEFT JOIN audio a ON a.local_id = j.local_id "
-            "WHERE j.provider = ? AND j.provider_id = ? ORDER BY j.created_us DESC LIMIT 1",
-            (provider, provider_id))
+        rows = self._read(self._SELECT_JOB + "WHERE j.provider = ? AND j.provider_id = ? "
+                          "ORDER BY j.rowid DESC LIMIT 1", (provider, provider_id))
         return self._job(*rows[0]) if rows else None
 
     def _jobs_where(self, where: str, params: Sequence[Any], provider: str | None) -> list[Job]:
-        sql = ("SELECT j.job_json, a.path FROM jobs j LEFT JOIN audio a ON a.local_id = j.local_id "
-               f"WHERE {where}")
+        sql = self._SELECT_JOB + f"WHERE {where}"
         if provider is not None:
             sql += " AND j.provider = ?"
             params = (*params, provider)
-        sql += " ORDER BY j.created_us, j.rowid"
+        sql += " ORDER BY j.rowid"
         return [self._job(*r) for r in self._read(sql, params)]
 
     def jobs(self, provider: str | None = None) -> list[Job]:
-        """Every stored job (of ``provider`` if given), oldest first."""
+        """Every stored job (of ``provider`` if given), in the order they were first recorded."""
         return self._jobs_where("1", (), provider)
 
     def unfinished(self, provider: str | None = None) -> list[Job]:
-        """Jobs in ``submitting``, ``queued`` or ``running`` state, oldest first (what ``resume()`` takes)."""
+        """Jobs in ``submitting``, ``queued`` or ``running`` state (what ``resume()`` takes), oldest first."""
         marks = ", ".join("?" * len(UNFINISHED_STATES))
         return self._jobs_where(f"j.state IN ({marks})", UNFINISHED_STATES, provider)
 
@@ -439,17 +462,16 @@ class Ledger:
 
     def missing_audio(self, provider: str | None = None) -> list[Job]:
         """Completed jobs without a saved audio file (never saved, or the saved file is gone)."""
-        sql = ("SELECT j.job_json, a.path FROM jobs j LEFT JOIN audio a ON a.local_id = j.local_id "
-               "WHERE j.state = ?")
+        sql = self._SELECT_JOB + "WHERE j.state = ?"
         params: tuple[Any, ...] = (JobStatus.COMPLETED.value,)
         if provider is not None:
             sql += " AND j.provider = ?"
             params = (*params, provider)
-        sql += " ORDER BY j.created_us, j.rowid"
+        sql += " ORDER BY j.rowid"
         out = []
-        for job_json, path in self._read(sql, params):
+        for request_json, job_json, path in self._read(sql, params):
             if path is None or not Path(path).is_file():
-                job = self._job(job_json, None)
+                job = self._job(request_json, job_json, None)
                 out.append(job.evolve(audio_path=None) if path else job)
         return out
 
@@ -478,15 +500,29 @@ class Ledger:
     # ---------------------------------------------------------------- tables
 
     def rows(self, provider: str | None = None) -> list[tuple[Any, ...]]:
-        """Flat rows for building tables, in ``ROW_COLUMNS`` order (times in µs since the epoch, UTC)."""
-        cols = ", ".join([*(f"j.{c}" for c in ("local_id", *_JOB_COLUMNS)), "a.path", "a.sha256", "a.size"])
-        sql = f"SELECT {cols} FROM jobs j LEFT JOIN audio a ON a.local_id = j.local_id"
+        """Flat rows for building tables, in ``ROW_COLUMNS`` order (times in µs since the epoch, UTC),
+        in the order the jobs were first recorded."""
+        cols = ", ".join(("local_id", *_JOB_COLUMNS))
+        sql = f"SELECT {cols} FROM jobs"
         params: tuple[Any, ...] = ()
         if provider is not None:
-            sql += " WHERE j.provider = ?"
+            sql += " WHERE provider = ?"
             params = (provider,)
-        sql += " ORDER BY j.created_us, j.rowid"
-        return self._read(sql, params)
+        sql += " ORDER BY rowid"
+        with self._lock:  # one read transaction: jobs and their audio seen at the same moment
+            self._check_open()
+            cur = self._conn.cursor()
+            try:
+                cur.execute("BEGIN")
+                rows = cur.execute(sql, params).fetchall()
+                audio = {r[0]: r[1:] for r in cur.execute("SELECT local_id, path, sha256, size FROM audio")}
+            finally:
+                cur.execute("COMMIT")
+                cur.close()
+        if not audio:
+            return [(*r, None, None, None) for r in rows]
+        none = (None, None, None)
+        return [(*r, *audio.get(r[0], none)) for r in rows]
 
     def cached_facts(self, shas: Iterable[str], version: int) -> dict[str, dict[str, Any]]:
         """Audio measurements stored by ``store_facts`` for these sha256 hashes (same ``version``)."""

@@ -84,8 +84,13 @@ def _category(values: Any, categories: Sequence[str] | None = None) -> pd.Catego
     return cat.set_categories([*categories, *extra])
 
 
+def _float_array(values: Sequence[Any]) -> npt.NDArray[np.float64]:
+    """``values`` (numbers or ``None``) as float64 with NaN for ``None`` (numpy converts in C)."""
+    return np.array(values, dtype=np.float64) if len(values) else np.empty(0, dtype=np.float64)
+
+
 def _timestamps(us: Sequence[Any]) -> pd.DatetimeIndex:
-    arr = np.fromiter((np.nan if v is None else v for v in us), dtype=np.float64, count=len(us))
+    arr = _float_array(us)  # µs since the epoch fit a float64 exactly (< 2**53)
     mask = np.isnan(arr)
     ints = np.where(mask, 0, arr).astype(np.int64) * 1000
     out = ints.view("datetime64[ns]").copy()
@@ -94,14 +99,35 @@ def _timestamps(us: Sequence[Any]) -> pd.DatetimeIndex:
 
 
 def _float(values: Sequence[Any]) -> pd.api.extensions.ExtensionArray:
-    arr = np.fromiter((np.nan if v is None else v for v in values), dtype=np.float64, count=len(values))
+    arr = _float_array(values)
     return pd.arrays.FloatingArray(arr, np.isnan(arr))
 
 
 def _int(values: Sequence[Any]) -> pd.api.extensions.ExtensionArray:
-    arr = np.fromiter((-1 if v is None else v for v in values), dtype=np.int64, count=len(values))
-    mask = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
-    return pd.arrays.IntegerArray(arr, mask)
+    arr = _float_array(values)
+    mask = np.isnan(arr)
+    return pd.arrays.IntegerArray(np.where(mask, 0, arr).astype(np.int64), mask)
+
+
+def _na(n: int, dtype: str) -> pd.api.extensions.ExtensionArray:
+    mask = np.ones(n, dtype=bool)
+    if dtype == "Int64":
+        return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), mask)
+    return pd.arrays.FloatingArray(np.zeros(n, dtype=np.float64), mask)
+
+
+def _strings(values: Sequence[Any]) -> pd.api.extensions.ExtensionArray:
+    """A ``string`` array; built by pyarrow in C when the ``string`` dtype is pyarrow-backed."""
+    if pd.StringDtype().storage == "pyarrow":
+        try:
+            import pyarrow as pa
+
+            arrow = pa.array(values, type=pa.large_string())
+        except (ImportError, TypeError, ValueError):  # pragma: no cover - non-str values
+            pass
+        else:
+            return pd.array(arrow, dtype="string")
+    return pd.array(list(values), dtype="string")
 
 
 def _seconds(later: pd.DatetimeIndex, earlier: pd.DatetimeIndex) -> pd.api.extensions.ExtensionArray:
@@ -127,14 +153,14 @@ def build_frame_from_rows(rows: Sequence[Sequence[Any]],
     data["model"] = _category(cols["model"])
     for src, dst in (("account", "account"), ("provider_id", "job_id"), ("local_id", "local_id"),
                      ("title", "title"), ("style", "style"), ("lyrics", "lyrics")):
-        data[dst] = pd.array(list(cols[src]), dtype="string")
+        data[dst] = _strings(cols[src])
     for name in ("lyrics_chars", "bitrate", "sample_rate"):
         data[name] = _int(cols[name])
     data["audio_format"] = _category(cols["audio_format"])
     data["instrumental"] = pd.array([None if v is None else bool(v) for v in cols["instrumental"]],
                                     dtype="boolean")
     data["status"] = _category(cols["state"], STATUS_CATEGORIES)
-    data["error"] = pd.array(list(cols["error"]), dtype="string")
+    data["error"] = _strings(cols["error"])
     times = {name: _timestamps(cols[src]) for src, name in (
         ("created_us", "created_at"), ("submitted_us", "submitted_at"), ("started_us", "started_at"),
         ("finished_us", "finished_at"))}
@@ -143,14 +169,16 @@ def build_frame_from_rows(rows: Sequence[Sequence[Any]],
     data["generation_s"] = _seconds(times["finished_at"], times["started_at"])
     data["latency_s"] = _seconds(times["finished_at"], times["submitted_at"])
     data["reported_duration_s"] = _float(cols["duration_s"])
-    data["audio_path"] = pd.array(list(cols["audio_path"]), dtype="string")
-    data["audio_sha256"] = pd.array(list(cols["audio_sha256"]), dtype="string")
+    data["audio_path"] = _strings(cols["audio_path"])
+    data["audio_sha256"] = _strings(cols["audio_sha256"])
     data["audio_bytes"] = _int(cols["audio_bytes"])
-    facts = facts or {}
-    measured = [facts.get(sha) if sha else None for sha in cols["audio_sha256"]]
+    measured = [facts.get(sha) if sha else None for sha in cols["audio_sha256"]] if facts else []
     for name in MEASURED_COLUMNS:
-        values = [m.get(name) if m else None for m in measured]
-        data[name] = _int(values) if DTYPES[name] == "Int64" else _float(values)
+        if any(measured):
+            values = [m.get(name) if m else None for m in measured]
+            data[name] = _int(values) if DTYPES[name] == "Int64" else _float(values)
+        else:
+            data[name] = _na(n, DTYPES[name])
     df = pd.DataFrame(data, index=pd.RangeIndex(n))
     return df[list(COLUMNS)]
 

@@ -176,7 +176,7 @@ def test_reopen_sees_everything_and_uses_wal(tmp_path: Path) -> None:
     try:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         cols = {r[1] for r in con.execute("PRAGMA table_info(jobs)")}
-        assert {"account", "model", "provider", "provider_id", "state", "request_json", "job_json",
+        assert {"account", "model", "provider", "provider_id", "state",
                 "submitted_us", "finished_us"} <= cols
         indexes = {r[1] for r in con.execute("PRAGMA index_list(jobs)")}
         assert "jobs_provider" in indexes

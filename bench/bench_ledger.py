@@ -1,0 +1,121 @@
+"""Ledger speed: 100,000 jobs -> DataFrame, and the cost of one status-change write.
+
+    .venv/bin/python bench/bench_ledger.py [--jobs 100000] [--writes 2000]
+
+Prints times and ratios; asserts nothing (goals: DataFrame of 100k jobs in <= 1 s here).
+The baseline builds a same-shaped DataFrame (same rows, same columns) from a list of dicts in this
+process: ``pd.DataFrame(list_of_dicts)`` with no dtype work at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pandas as pd
+
+from minimax_nb.ledger import Ledger
+from minimax_nb.models import Job, JobStatus, MusicRequest
+
+PROVIDERS = ("useapi", "aimlapi", "apiin", "minimax", "local")
+STYLES = ("synth-pop", "lo-fi hip hop", "acoustic folk", "drum and bass", "orchestral", "jazz trio")
+STATUSES = (JobStatus.COMPLETED,) * 7 + (JobStatus.FAILED, JobStatus.MODERATED, JobStatus.RUNNING)
+
+
+def make_jobs(n: int, seed: int = 1) -> list[Job]:
+    rng = random.Random(seed)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    out = []
+    for i in range(n):
+        created = t0 + timedelta(seconds=i * 7)
+        status = rng.choice(STATUSES)
+        started = created + timedelta(seconds=rng.uniform(0.2, 30))
+        finished = started + timedelta(seconds=rng.uniform(20, 120)) if status.is_final else None
+        lyrics = "\n".join(f"[Verse]\nline {i} {k} la la la" for k in range(rng.randint(2, 12)))
+        req = MusicRequest(lyrics=lyrics, style=rng.choice(STYLES), title=f"Song {i}",
+                           bitrate=rng.choice((128000, 256000)), sample_rate=44100, audio_format="mp3")
+        out.append(Job(provider=rng.choice(PROVIDERS), request=req, status=status, id=f"p{i}",
+                       model="music-2.6", created_at=created, submitted_at=created, started_at=started,
+                       finished_at=finished, duration_s=rng.uniform(30, 240) if status.is_final else None,
+                       error="failed" if status is JobStatus.FAILED else None))
+    return out
+
+
+def best(fn: object, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()  # type: ignore[operator]
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--jobs", type=int, default=100_000)
+    ap.add_argument("--writes", type=int, default=2000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.sqlite"
+        jobs = make_jobs(args.jobs)
+        with Ledger(path) as led:
+            t = time.perf_counter()
+            led.record_many(jobs)
+            fill = time.perf_counter() - t
+            print(f"fill: {args.jobs:,} jobs in one transaction: {fill:.2f} s "
+                  f"({fill / args.jobs * 1e6:.1f} µs/job); file {os.path.getsize(path) / 1e6:.1f} MB")
+
+            df = led.to_dataframe(measure=True)
+            assert len(df) == args.jobs
+            t_frame = best(lambda: led.to_dataframe(measure=True))
+            t_rows = best(led.rows)
+            print(f"to_dataframe({args.jobs:,} jobs): {t_frame:.3f} s  (of which reading SQLite rows "
+                  f"{t_rows:.3f} s)  goal <= 1 s: {'met' if t_frame <= 1.0 else 'NOT met'}")
+
+            # the baseline: the same rows and columns as plain dicts -> DataFrame, nothing else
+            dicts = [dict(zip(df.columns, row, strict=True))
+                     for row in df.astype(object).itertuples(index=False, name=None)]
+            t_base = best(lambda: pd.DataFrame(dicts))
+            print(f"baseline pd.DataFrame(list of {len(dicts):,} dicts x {len(df.columns)} columns): "
+                  f"{t_base:.3f} s  -> to_dataframe / baseline = {t_frame / t_base:.2f}x")
+
+        # status-change writes on a file ledger: each is one BEGIN IMMEDIATE transaction + a history row
+        with Ledger(Path(tmp) / "writes.sqlite") as led:
+            base = make_jobs(args.writes, seed=2)
+            queued = [j.evolve(status=JobStatus.QUEUED, finished_at=None) for j in base]
+            running = [j.evolve(status=JobStatus.RUNNING) for j in queued]
+            t = time.perf_counter()
+            for j in queued:
+                led.record_submitting(j)
+            t_sub = (time.perf_counter() - t) / len(queued)
+            t = time.perf_counter()
+            for j in queued:
+                led.record(j)
+            t_change = (time.perf_counter() - t) / len(queued)
+            t = time.perf_counter()
+            for j in queued:
+                led.record(j)
+            t_same = (time.perf_counter() - t) / len(queued)
+            samples = []
+            for j in running:
+                s = time.perf_counter()
+                led.record(j)
+                samples.append(time.perf_counter() - s)
+            print(f"record_submitting: {t_sub * 1e6:.0f} µs/op; status change (record, new state + history "
+                  f"row): {t_change * 1e6:.0f} µs/op (second change: median "
+                  f"{statistics.median(samples) * 1e6:.0f} µs, p99 "
+                  f"{sorted(samples)[int(len(samples) * 0.99)] * 1e6:.0f} µs); same state again: "
+                  f"{t_same * 1e6:.0f} µs/op")
+
+
+if __name__ == "__main__":
+    main()
