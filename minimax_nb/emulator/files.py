@@ -120,7 +120,7 @@ def render_audio(
                             max_duration_s=max_duration_s, instrumental=instrumental)
         samples = np.asarray(song.samples)
         channels = 1 if samples.ndim == 1 else int(min(samples.shape))
-        data = synth.encode(song, fmt, bitrate=bitrate)
+        data = synth.encode(song, fmt, bitrate=bitrate, quality=7)  # LAME fast mode: answers sooner
         real_bitrate = bitrate
         if fmt == "mp3" and hasattr(synth, "mp3_bitrate"):
             real_bitrate = int(synth.mp3_bitrate(int(song.sample_rate), bitrate))

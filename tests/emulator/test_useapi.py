@@ -105,7 +105,8 @@ def test_blocking_create_holds_the_account(clock: FakeClock, http: httpx.Client)
     with Emulator(speed=1, clock=clock) as emu:
         url = f"{emu.base_url('useapi')}/v1/minimax/music/create"
         result: dict[str, httpx.Response] = {}
-        t = threading.Thread(target=lambda: result.update(r=http.get(url, params={"prompt": "la", "styleId": "jazz"})))
+        params = {"prompt": "la", "styleId": "jazz"}
+        t = threading.Thread(target=lambda: result.update(r=http.get(url, params=params)))
         t.start()
         while not emu.jobs("useapi"):
             t.join(0.01)
@@ -130,14 +131,15 @@ def test_several_accounts_need_account(http: httpx.Client) -> None:
         assert r.status_code == 200 and ":2002-music:" in r.json()["musicId"]
         # accounts are independent: each may run one generation
         base = emu.base_url("useapi")
-        assert http.post(f"{base}/v1/minimax/music/create?account=1001", json={"prompt": "a"}).status_code == 201
-        assert http.post(f"{base}/v1/minimax/music/create?account=2002", json={"prompt": "b"}).status_code == 201
+        for account in ("1001", "2002"):
+            r = http.post(f"{base}/v1/minimax/music/create?account={account}", json={"prompt": "a"})
+            assert r.status_code == 201
 
 
 def test_retrieve_phases(slow_emu: Emulator, clock: FakeClock, http: httpx.Client) -> None:
     base = slow_emu.base_url("useapi")
-    mid = http.post(f"{base}/v1/minimax/music/create",
-                    json={"title": "Phases", "lyrics": "[Verse]\nOne two three", "prompt": "pop"}).json()["musicId"]
+    body = {"title": "Phases", "lyrics": "[Verse]\nOne two three", "prompt": "pop"}
+    mid = http.post(f"{base}/v1/minimax/music/create", json=body).json()["musicId"]
     seen = []
     for step in (1, 20, 45):
         clock.advance(step)
@@ -167,7 +169,7 @@ def test_post_moderation(emu: Emulator, http: httpx.Client) -> None:
 
 def test_list_newest_first_with_paging(http: httpx.Client) -> None:
     with Emulator(speed=500) as emu:
-        ids = [create(http, emu, prompt=f"song number {i}", styleId="folk").json()["musicId"] for i in range(3)]
+        ids = [create(http, emu, prompt=f"song {i}", styleId="folk").json()["musicId"] for i in range(3)]
         base = f"{emu.base_url('useapi')}/v1/minimax/music"
         listed = http.get(f"{base}/").json()
         assert [m["musicId"] for m in listed] == ids[::-1]
@@ -198,7 +200,8 @@ def test_styles(emu: Emulator, http: httpx.Client) -> None:
     ({"prompt": "ok", "instrumental": "yes"}, "instrumental"),
     ({}, "prompt or lyrics"),
 ])
-def test_relaunch_create_400(emu: Emulator, http: httpx.Client, body: dict[str, object], message: str) -> None:
+def test_relaunch_create_400(emu: Emulator, http: httpx.Client, body: dict[str, object],
+                             message: str) -> None:
     r = http.post(f"{emu.base_url('useapi')}/v1/minimax/music/create", json=body)
     assert r.status_code == 400
     assert r.json()["code"] == 400 and message in r.json()["error"]
