@@ -314,7 +314,13 @@ class AsyncMusicClient:
                 await _notify(on_update, new)
             job = new
         if download and job.status is JobStatus.COMPLETED and job.audio_path is None and job.audio_url:
-            job = await self._download(job)
+            try:
+                job = await self._download(job)
+            except MiniMaxError as err:
+                moderated = self._core.moderated_after_download_error(job, err)
+                if moderated is None:
+                    raise
+                job = moderated
             await _notify(on_update, job)
         return job
 

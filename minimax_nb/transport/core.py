@@ -589,6 +589,16 @@ class ClientCore:
         """The status read after a final create may add facts or a post-moderation, never undo it."""
         return new if new.is_final else old
 
+    def moderated_after_download_error(self, job: Job, error: BaseException) -> Job | None:
+        """A fresh audio URL answering 404 means the song was moderated after it was made (WIRE.md:
+        403 = expired, 404 = moderated). Returns the job as MODERATED (recorded), else ``None``."""
+        if not (isinstance(error, NotFoundError) and error.status_code == 404):
+            return None
+        new = job.evolve(status=JobStatus.MODERATED,
+                         error="the provider removed the audio after the song was made (moderated)")
+        self.record(job, new)
+        return new
+
     def resume_match(self, job: Job, listed: Sequence[Mapping[str, Any]], known_ids: set[str]) -> str | None:
         """The id of the listed song that is ``job`` (left in "submitting"), when exactly one fits."""
         want_lyrics = (job.request.lyrics or "").strip()

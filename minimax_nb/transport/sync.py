@@ -321,7 +321,13 @@ class MusicClient:
                 on_update(new)
             job = new
         if download and job.status is JobStatus.COMPLETED and job.audio_path is None and job.audio_url:
-            job = self._download(job)
+            try:
+                job = self._download(job)
+            except MiniMaxError as err:
+                moderated = self._core.moderated_after_download_error(job, err)
+                if moderated is None:
+                    raise
+                job = moderated
             if on_update is not None:
                 on_update(job)
         return job
