@@ -13,7 +13,7 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from starlette.requests import Request
@@ -85,6 +85,9 @@ class LoggedRequest:
 
     def keys(self) -> list[str]:
         return [f.name for f in dataclasses.fields(self)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
 
 
 def json_response(payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
