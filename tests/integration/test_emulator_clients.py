@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from minimax_nb.transport import AsyncMusicClient, MusicClient, RetryPolicy
 
 from ._fake import Both
 
-SPEED = 200.0
+SPEED = 300.0
 FAST_RETRY = RetryPolicy(max_attempts=5, base=0.02, cap=0.1)
 REQUESTS: dict[str, MusicRequest] = {
     "useapi": MusicRequest(lyrics="Hello from the useapi test\nSecond line", title="U"),
@@ -160,6 +161,7 @@ async def test_post_moderation_on_a_polled_provider(kind: str, emu: Emulator, tm
     await _close(client)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("accounts", [("1001",), ("1001", "1002")])
 async def test_useapi_queues_one_song_per_account(kind: str, emu: Emulator, tmp_path: Path,
                                                   accounts: tuple[str, ...]) -> None:
@@ -175,7 +177,7 @@ async def test_useapi_queues_one_song_per_account(kind: str, emu: Emulator, tmp_
     assert emu.submissions("useapi") == 4
     # the emulator saw at most one job per account at a time
     spans = sorted((j.account, j.created_at, j.done_at) for j in emu.jobs("useapi"))
-    for (a1, _s1, e1), (a2, s2, _e2) in zip(spans, spans[1:], strict=False):
+    for (a1, _s1, e1), (a2, s2, _e2) in itertools.pairwise(spans):
         if a1 == a2:
             assert s2 >= e1 - 1e-6
     await _close(client)
@@ -196,7 +198,8 @@ async def test_useapi_busy_refusal_is_waited_out(kind: str, emu: Emulator, tmp_p
     if kind == "sync":
         jobs = await both_sync()
     else:
-        jobs = list(await asyncio.gather(a.generate(req, False), b.generate(req.replace(lyrics="other"), False)))
+        jobs = list(await asyncio.gather(a.generate(req, False),
+                                         b.generate(req.replace(lyrics="other"), False)))
     assert [j.status for j in jobs] == [JobStatus.COMPLETED] * 2
     assert emu.submissions("useapi", accepted_only=True) == 2  # two songs bought, never more
     refused = [r for r in emu.requests if r.route == "submit" and r.status == 429]
@@ -217,8 +220,11 @@ async def test_poll_429_and_retry_after(kind: str, emu: Emulator, tmp_path: Path
     await _close(client)
 
 
-@pytest.mark.parametrize("provider", ["aimlapi", "apiin", "useapi"])
-@pytest.mark.parametrize("fault", ["503", "500", "reset", "html_error", "malformed_json"])
+POLL_FAULTS = [("aimlapi", f) for f in ("503", "500", "reset", "html_error", "malformed_json")] + [
+    (p, f) for p in ("apiin", "useapi") for f in ("503", "reset")]
+
+
+@pytest.mark.parametrize(("provider", "fault"), POLL_FAULTS)
 async def test_poll_faults_are_retried(kind: str, emu: Emulator, tmp_path: Path, provider: str,
                                        fault: str) -> None:
     emu.faults.add(route="poll", provider=provider, kind=fault, times=2, retry_after=0.02)
