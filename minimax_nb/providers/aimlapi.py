@@ -142,7 +142,7 @@ class AimlapiAdapter(ProviderAdapter):
     default_model: ClassVar[str] = "minimax/music-2.0"
     blocking_submit: ClassVar[bool] = False
     per_account_limit: ClassVar[int | None] = None
-    expected_duration_s: ClassVar[float] = 60.0
+    expected_duration_s: ClassVar[float] = 55.0
     models: ClassVar[Mapping[str, ModelSpec]] = AIML_MODELS
 
     # ---------------------------------------------------------------- validation and submit

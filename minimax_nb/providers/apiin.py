@@ -112,7 +112,7 @@ class ApiinAdapter(ProviderAdapter):
     default_base_url: ClassVar[str] = "https://apiin.one"
     default_model: ClassVar[str] = MODEL
     blocking_submit: ClassVar[bool] = False
-    expected_duration_s: ClassVar[float] = 60.0
+    expected_duration_s: ClassVar[float] = 55.0
     models: ClassVar[Mapping[str, ModelSpec]] = {
         MODEL: ModelSpec(
             name=MODEL,

@@ -25,7 +25,8 @@ class LocalAdapter(AimlapiAdapter):
     env_key: ClassVar[str] = ""
     default_base_url: ClassVar[str] = ""
     default_model: ClassVar[str] = LOCAL_MODEL
-    expected_duration_s: ClassVar[float] = 5.0
+    #: Like the real services at emulator speed 1 (the emulator divides its 50–60 s by its ``speed``).
+    expected_duration_s: ClassVar[float] = 55.0
     #: The emulator speaks the whole AIML surface; ``minimax/music-2.6`` is the one it is built around.
     models: ClassVar[Mapping[str, ModelSpec]] = {
         LOCAL_MODEL: AIML_MODELS[LOCAL_MODEL],

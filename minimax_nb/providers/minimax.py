@@ -387,7 +387,7 @@ class MinimaxAdapter(ProviderAdapter):
     default_model: ClassVar[str] = "music-2.6"
     blocking_submit: ClassVar[bool] = True
     per_account_limit: ClassVar[int | None] = None
-    expected_duration_s: ClassVar[float] = 60.0
+    expected_duration_s: ClassVar[float] = 55.0
     models: ClassVar[Mapping[str, ModelSpec]] = _MODELS
 
     def model_spec(self, model: str | None) -> ModelSpec:

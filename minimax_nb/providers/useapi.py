@@ -210,8 +210,6 @@ class UseapiAdapter(ProviderAdapter):
         elif status is JobStatus.COMPLETED and "audio_url" not in changes and job.audio_url is None:
             status = JobStatus.FAILED
             changes["error"] = "useapi reported the song completed without an audioURL"
-        if status.is_final and job.is_final and status is not job.status:
-            changes["finished_at"] = None  # a new final state (post-moderation) gets its own stamp
         return finish(job, status, data, **changes)
 
     @staticmethod

@@ -259,3 +259,21 @@ def test_job_raw_never_holds_the_key(resp: MakeResponse) -> None:
         )
     assert "sk-secret-123456" not in str(info.value)
     assert Job(provider="aimlapi", request=MusicRequest()).raw == {}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_requests_are_plain_wire_data(name: str) -> None:
+    """Bodies serialise to JSON and query parameters are strings, whatever the request holds."""
+    import json
+
+    a = get_adapter(name)
+    req = MusicRequest(
+        lyrics="[Verse]\nla la la la la", style="synth pop, bright", style_id="s1", title="T", extra={"n": 3}
+    )
+    http = a.build_submit(req)
+    json.dumps(http.json)
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in http.params.items())
+    assert http.path.startswith("/")
+    poll = a.build_poll(Job(provider=name, request=req, id="abc:1"))
+    if poll is not None:
+        assert poll.kind == "read" and poll.method == "GET" and not poll.blocking

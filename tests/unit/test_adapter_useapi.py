@@ -310,3 +310,9 @@ def test_list(a: UseapiAdapter, resp: MakeResponse) -> None:
     assert a.parse_list(resp(200, [RETRIEVE_OK, "junk"])) == [RETRIEVE_OK]
     with pytest.raises(E.APIConnectionError):
         a.parse_list(resp(200, {"not": "a list"}))
+
+
+def test_post_moderation_keeps_the_original_finish_time(a: UseapiAdapter, resp: MakeResponse) -> None:
+    done = a.parse_submit(_job(), resp(200, CREATE_OK)).job
+    later = a.parse_poll(done, resp(200, {"musicId": MUSIC_ID, "status": 4}))
+    assert later.finished_at == done.finished_at  # the song was made then; moderation came later
