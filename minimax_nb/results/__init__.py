@@ -57,6 +57,12 @@ See ``minimax_nb.results.audio_facts`` for how each is measured.
 
 from __future__ import annotations
 
+import os
+import sys
+import types
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from minimax_nb.results.compare import compare, pivot, plot
 from minimax_nb.results.export import read_csv, read_parquet, to_csv, to_parquet
 from minimax_nb.results.frame import COLUMNS, DTYPES, STATUS_CATEGORIES, apply_dtypes, results
@@ -78,3 +84,24 @@ __all__ = [
     "to_csv",
     "to_parquet",
 ]
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from minimax_nb.ledger import Ledger
+    from minimax_nb.models import Job
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``minimax_nb.results(...)`` work although ``minimax_nb.results`` is also this package.
+
+    Once the package is imported, Python binds the name ``results`` of ``minimax_nb`` to it (not to
+    the function); calling the package calls ``results()``.
+    """
+
+    def __call__(self, ledger: Ledger | str | os.PathLike[str] | Iterable[Job] | None = None,
+                 measure: bool = True) -> pd.DataFrame:
+        return results(ledger, measure)
+
+
+sys.modules[__name__].__class__ = _CallableModule

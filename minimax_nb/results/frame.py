@@ -126,7 +126,8 @@ def _strings(values: Sequence[Any]) -> pd.api.extensions.ExtensionArray:
         except (ImportError, TypeError, ValueError):  # pragma: no cover - non-str values
             pass
         else:
-            return pd.array(arrow, dtype="string")
+            out: pd.api.extensions.ExtensionArray = pd.array(arrow, dtype="string")
+            return out
     return pd.array(list(values), dtype="string")
 
 
@@ -294,7 +295,11 @@ def results(ledger: Ledger | str | os.PathLike[str] | Iterable[Job] | None = Non
 
 def _has_dtype(col: pd.Series, dtype: str) -> bool:
     if dtype == "category":
-        return isinstance(col.dtype, pd.CategoricalDtype)
+        if not isinstance(col.dtype, pd.CategoricalDtype):
+            return False
+        if col.name == "status":
+            return list(col.cat.categories[: len(STATUS_CATEGORIES)]) == list(STATUS_CATEGORIES)
+        return True
     return str(col.dtype) == dtype
 
 
