@@ -20,7 +20,7 @@ import httpx
 
 from minimax_nb.errors import MiniMaxError, WaitTimeoutError
 from minimax_nb.models import Job, JobStatus, MusicRequest
-from minimax_nb.providers.base import HttpRequest, HttpResponse, Issue, ProviderAdapter
+from minimax_nb.providers.base import HttpRequest, HttpResponse, Issue, ProviderAdapter, SubmitResult
 from minimax_nb.transport import core as _core
 from minimax_nb.transport.core import LedgerArg, RetryPolicy, Timeouts
 from minimax_nb.transport.download import (
@@ -146,6 +146,38 @@ class AsyncMusicClient:
                          type(err).__name__, attempt, delay)
                 await self._sleep(delay)
 
+    async def _call_stream(self, request: HttpRequest, job: Job,
+                           assembler: _core.StreamAssemblerLike) -> SubmitResult:
+        """A streamed create (platform ``stream=true``): hex chunks are assembled as they arrive."""
+        kw = self._core.request_kwargs(request)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with self._http.stream(**kw) as r:
+                    if not _core.is_event_stream(r.status_code, r.headers):
+                        await r.aread()
+                        response = self._core.to_response(r.status_code, r.content, r.headers)
+                        parsed: SubmitResult = _core.interpret(
+                            lambda x: self._core.adapter.parse_submit(job, x), response,
+                            provider=self.provider)
+                        return parsed
+                    async for line in r.aiter_lines():
+                        if line.strip():
+                            assembler.feed(line)
+                            if assembler.done:
+                                break
+                done: SubmitResult = assembler.result(job)
+                return done
+            except httpx.TransportError as exc:
+                err: MiniMaxError = self._core.connection_error(exc)
+            except MiniMaxError as e:
+                err = e
+            delay = self._core.retry_delay(request.kind, err, attempt)
+            if delay is None:
+                raise err
+            await self._sleep(delay)
+
     # ---- public API ------------------------------------------------------------------------------
 
     def validate(self, request: MusicRequest) -> list[Issue]:
@@ -171,7 +203,11 @@ class AsyncMusicClient:
         self._core.record_submitting(job)
         sent = job
         try:
-            result = await self._call(http_request, lambda r: self._core.adapter.parse_submit(sent, r))
+            assembler = _core.stream_assembler(self._core.adapter, http_request)
+            if assembler is not None:
+                result = await self._call_stream(http_request, sent, assembler)
+            else:
+                result = await self._call(http_request, lambda r: self._core.adapter.parse_submit(sent, r))
         except MiniMaxError as err:
             if err.job is None:
                 err.job = job

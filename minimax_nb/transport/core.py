@@ -838,3 +838,39 @@ def check_length(core: ClientCore, headers: Mapping[str, str]) -> None:
     if raw and raw.isdigit() and int(raw) > core.max_download_bytes:
         raise DownloadError(f"audio of {raw} bytes exceeds the {core.max_download_bytes}-byte cap",
                             provider=core.provider)
+
+
+# --------------------------------------------------------------------------------------------------
+# streamed creates (MiniMax platform ``stream=true``)
+# --------------------------------------------------------------------------------------------------
+
+
+class StreamAssemblerLike(Protocol):
+    """What the clients need from an adapter's stream assembler (``providers.minimax.StreamAssembler``)."""
+
+    done: bool
+
+    def feed(self, line: bytes | str) -> Any: ...
+
+    def result(self, job: Job) -> Any: ...
+
+
+def stream_assembler(adapter: ProviderAdapter, request: HttpRequest) -> StreamAssemblerLike | None:
+    """A fresh assembler when ``request`` asks for ``text/event-stream`` and the adapter's module has
+    one (``StreamAssembler``, or an adapter method ``stream_assembler()``); else ``None``."""
+    accept = {k.lower(): v for k, v in request.headers.items()}.get("accept", "")
+    if "event-stream" not in accept.lower():
+        return None
+    factory = getattr(adapter, "stream_assembler", None)
+    if not callable(factory):
+        module = importlib.import_module(type(adapter).__module__)
+        factory = getattr(module, "StreamAssembler", None)
+    if not callable(factory):
+        return None
+    made: StreamAssemblerLike = factory()
+    return made
+
+
+def is_event_stream(status_code: int, headers: Mapping[str, str]) -> bool:
+    ctype = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+    return status_code < 400 and "event-stream" in ctype.lower()

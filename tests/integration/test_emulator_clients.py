@@ -291,3 +291,18 @@ async def test_batch_across_providers_submits_each_once(kind: str, emu: Emulator
     assert emu.submissions("aimlapi") == 6
     assert len({j.id for j in jobs}) == 6
     await _close(client)
+
+
+async def test_platform_stream_is_assembled_into_the_file(kind: str, emu: Emulator, tmp_path: Path) -> None:
+    client = client_for(kind, emu, "minimax", tmp_path)
+    job = await Both(client).generate(REQUESTS["minimax"].replace(extra={"stream": True}))
+    assert job.status is JobStatus.COMPLETED, job.error
+    assert job.audio_path is not None and Path(job.audio_path).stat().st_size > 1000
+    assert not [r for r in emu.requests if r.route == "file"]
+    assert emu.submissions("minimax") == 1
+    # a stream cut short is not replayed (the song may have been bought)
+    emu.faults.add(route="submit", provider="minimax", kind="reset", times=1)
+    with pytest.raises(APIConnectionError):
+        await Both(client).generate(REQUESTS["minimax"].replace(extra={"stream": True}))
+    assert emu.submissions("minimax") == 2
+    await _close(client)
