@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from minimax_nb.synth.cover import cover_png
 from minimax_nb.synth.encode import MP3_SAMPLE_RATES, encode, mp3_bitrate
-from minimax_nb.synth.render import Song, render
+from minimax_nb.synth.mix import Song, render
 from minimax_nb.synth.styles import PRESETS, STYLE_NAMES, StylePreset, resolve_style
 from minimax_nb.synth.text import parse_lyrics, split_syllables
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from minimax_nb.synth.cover import cover_png
 from minimax_nb.synth.encode import encode, mp3_bitrate
-from minimax_nb.synth.render import render
+from minimax_nb.synth.mix import render
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,6 +15,7 @@ __all__ = [
     "add_at",
     "adsr",
     "box_lowpass",
+    "convolution_reverb",
     "f32",
     "fft_filter",
     "harmonic_table",
@@ -140,23 +141,18 @@ def add_at(bus: Array, start: int, sig: Array, gain: float = 1.0) -> None:
 
 
 def box_lowpass(x: Array, width: int, passes: int = 2) -> Array:
-    """A cheap low-pass: ``passes`` moving averages of ``width`` samples (centred, along axis 0)."""
-    if width <= 1:
+    """A cheap low-pass: ``passes`` centred moving averages of ``width`` samples (1-D)."""
+    if width <= 1 or x.shape[0] <= width:
         return x
-    y = x.astype(np.float64)
+    y = x
+    half = width // 2
     for _ in range(passes):
-        c = np.cumsum(y, axis=0)
-        pad_shape = (1, *y.shape[1:])
-        c = np.concatenate([np.zeros(pad_shape), c], axis=0)
-        half = width // 2
-        n = y.shape[0]
-        hi = np.minimum(np.arange(n) + width - half, n)
-        lo = np.maximum(np.arange(n) - half, 0)
-        cnt = (hi - lo).astype(np.float64)
-        if y.ndim > 1:
-            cnt = cnt[:, None]
-        y = (c[hi] - c[lo]) / cnt
-    return y.astype(np.float32)
+        padded = np.concatenate(
+            [np.full(half + 1, y[0], dtype=np.float64), y, np.full(width - half, y[-1], dtype=np.float64)]
+        )
+        c = np.cumsum(padded)
+        y = (c[width:] - c[:-width])[: x.shape[0]] / width
+    return f32(y)
 
 
 def fft_filter(
@@ -174,3 +170,55 @@ def fft_filter(
     if high_hz:
         gain /= np.sqrt(1.0 + (f / high_hz) ** (4 * slope))
     return np.fft.irfft(spec * gain, n=x.shape[0]).astype(np.float32)
+
+
+def convolution_reverb(
+    send: Array,
+    sample_rate: int,
+    rng: np.random.Generator,
+    *,
+    decay_s: float = 0.28,
+    length_s: float = 1.6,
+    predelay_s: float = 0.018,
+) -> tuple[Array, Array]:
+    """A stereo reverb tail of the mono ``send``: FFT convolution with two decaying noise bursts.
+
+    Runs at about 11 kHz (block-averaged, which also darkens the tail) and is interpolated back, so a
+    minute of audio costs a few FFTs of ~2^20 points. Returns ``(left, right)`` wet signals.
+    """
+    n = send.shape[0]
+    factor = max(1, sample_rate // 11025)
+    m = n // factor
+    if m < 16:
+        z = np.zeros(n, dtype=np.float32)
+        return z, z.copy()
+    low = send[: m * factor].reshape(m, factor).mean(axis=1, dtype=np.float32)
+    lr = sample_rate / factor
+    k = max(16, int(length_s * lr))
+    t = np.arange(k, dtype=np.float32) / np.float32(lr)
+    env = np.exp(-t / np.float32(decay_s)) * np.minimum(t / np.float32(0.012), 1.0)
+    pre = int(predelay_s * lr)
+    size = 1 << int(np.ceil(np.log2(m + k + pre)))
+    spec = np.fft.rfft(low, n=size)
+    out: list[Array] = []
+    for _ in range(2):
+        ir = np.zeros(k + pre, dtype=np.float32)
+        ir[pre:] = rng.standard_normal(k).astype(np.float32) * env
+        ir *= np.float32(1.0 / np.sqrt(float(np.sum(ir * ir)) * 8.0 + 1e-9))
+        wet = np.fft.irfft(spec * np.fft.rfft(ir, n=size), n=size)[:m]
+        out.append(_upsample(f32(wet), factor, n))
+    return out[0], out[1]
+
+
+def _upsample(x: Array, factor: int, n: int) -> Array:
+    """Linear interpolation of ``x`` by an integer ``factor`` to exactly ``n`` samples."""
+    if factor == 1:
+        return f32(np.concatenate([x, np.zeros(max(0, n - x.shape[0]), dtype=np.float32)])[:n])
+    nxt = np.empty_like(x)
+    nxt[:-1] = x[1:]
+    nxt[-1] = 0.0
+    frac = np.arange(factor, dtype=np.float32) / np.float32(factor)
+    up = (x[:, None] + (nxt - x)[:, None] * frac[None, :]).reshape(-1)
+    if up.shape[0] < n:
+        up = np.concatenate([up, np.zeros(n - up.shape[0], dtype=np.float32)])
+    return f32(up[:n])

@@ -1,4 +1,4 @@
-"""Encode a :class:`~minimax_nb.synth.render.Song` as WAV (16-bit PCM, stdlib ``wave``) or MP3 (lameenc).
+"""Encode a :class:`~minimax_nb.synth.mix.Song` as WAV (16-bit PCM, stdlib ``wave``) or MP3 (lameenc).
 
 MP3 is constant bit rate at the song's own sample rate. A bit rate the MPEG layer cannot carry at that
 sample rate (e.g. 60 kbps, or 256 kbps at 24 kHz where MPEG-2 stops at 160) is replaced by the nearest
@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from minimax_nb.synth.render import Song
+from minimax_nb.synth.mix import Song
 
 __all__ = ["MP3_SAMPLE_RATES", "encode", "mp3_bitrate", "to_pcm16"]
 
@@ -56,7 +56,7 @@ def encode(song: Song, fmt: Literal["mp3", "wav"], *, bitrate: int | None = None
     """The song as a complete ``fmt`` file in memory.
 
     Args:
-        song: what :func:`~minimax_nb.synth.render` returned.
+        song: what :func:`~minimax_nb.synth.mix` returned.
         fmt: ``"mp3"`` or ``"wav"`` (``"pcm"`` gives the raw 16-bit samples with no header).
         bitrate: MP3 bits per second (32000 … 320000); ignored for WAV. See :func:`mp3_bitrate`.
         quality: LAME's algorithm quality, 2 (best, slow) … 7 (fast).

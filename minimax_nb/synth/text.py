@@ -50,7 +50,8 @@ KNOWN_TAGS: dict[str, str] = {
 class Syllable:
     """One sung syllable: its letters, the vowel class it is sung on, and its consonants.
 
-    ``vowel`` is one of ``a e i o u`` (ah, eh, ee, oh, oo) or ``y`` (the neutral "uh"/"er").
+    ``vowel`` is one of ``a e i o u`` (ah, eh, ee, oh, oo), ``I`` (the short "ih" of *sing*) or ``y``
+    (the neutral "uh"/"er").
     """
 
     text: str
@@ -133,7 +134,7 @@ def _vowel_class(group: str, after: str) -> str:
     if g in ("ai", "ay", "ei", "e", "ae"):
         return "e"
     if g == "i":
-        return "i" if after in ("gh", "ght") else "e"
+        return "i" if after in ("gh", "ght") else "I"
     if g == "y":
         return "i"
     return {"a": "a", "e": "e", "i": "i", "o": "o", "u": "u"}.get(g[0], "y")
@@ -161,7 +162,22 @@ def split_syllables(word: str) -> list[Syllable]:
         # Non-Latin scripts (and accented words): one syllable per letter, vowel by code point.
         letters = [ch for ch in unicodedata.normalize("NFC", raw) if ch.isalpha()]
         if all(unicodedata.normalize("NFD", ch)[0].isascii() for ch in letters):
-            return split_syllables(unicodedata.normalize("NFD", raw).encode("ascii", "ignore").decode())
+            # Accented Latin: sing the plain letters; a final accented vowel is never silent (café).
+            plain = unicodedata.normalize("NFD", raw).encode("ascii", "ignore").decode()
+            accented = split_syllables(plain)
+            sounded = len(split_syllables(plain[:-1] + "a"))  # syllables if the final vowel sounds
+            if raw[-1] in "éèêë" and len(plain) > 1 and len(accented) < sounded:
+                head = split_syllables(plain[:-1])
+                tail = ""
+                if head:
+                    text = head[-1].text
+                    while text and text[-1] not in _VOWELS:
+                        tail, text = text[-1] + tail, text[:-1]
+                    head[-1] = dataclasses.replace(
+                        head[-1], text=text or head[-1].text, coda="", word_end=False
+                    )
+                accented = [*head, Syllable(tail + "e", "e", _consonant_kind(tail), "", True)]
+            return accented
         per_letter = [Syllable(ch, "aeiou"[ord(ch) % 5], "", "", False) for ch in letters]
         if per_letter:
             per_letter[-1] = dataclasses.replace(per_letter[-1], word_end=True)

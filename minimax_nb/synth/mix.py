@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 
 from minimax_nb.synth.arrange import BEATS_PER_BAR, HIGH_SECTIONS, Bar, Score, arrange, stable_seed
-from minimax_nb.synth.dsp import Array, add_at, box_lowpass, f32
+from minimax_nb.synth.dsp import Array, add_at, box_lowpass, convolution_reverb, f32
 from minimax_nb.synth.instruments import Drums, Instrument
 from minimax_nb.synth.styles import StylePreset, resolve_style
 from minimax_nb.synth.voice import NoiseBank, VoiceNote, sing
@@ -199,35 +199,42 @@ def _render_score(
         sing(harmony, harm, sr, noise, formant_scale=fs * 1.03, consonants=False, vibrato=0.004, breath=0.02)
         sing(double, dbl, sr, noise, formant_scale=fs * 0.98, consonants=False, vibrato=0.007, breath=0.02)
 
-    # --- mix -------------------------------------------------------------------------------------
-    out = np.zeros((n_total, 2), dtype=np.float32)
+    # --- mix (left and right built as contiguous mono arrays) ---------------------------------------
     haas = int(0.011 * sr)
     chord_gain = 0.30 if preset.chords not in ("power", "supersaw") else 0.22
-    chord_r = np.zeros_like(chords)
-    chord_r[haas:] = chords[:-haas]
-    out[:, 0] += chord_gain * chords + 0.12 * pad
-    out[:, 1] += chord_gain * chord_r + 0.12 * pad
-    for ch, g in ((0, 0.55), (1, 0.45)):
-        out[:, ch] += g * 0.35 * lead
-        out[:, ch] += 0.42 * bass + 0.5 * drums_c
-    out[:, 0] += 0.7 * drums_l + 0.3 * drums_r
-    out[:, 1] += 0.3 * drums_l + 0.7 * drums_r
-    v = voice
-    out[:, 0] += 0.95 * v + 0.35 * harmony + 0.1 * double
-    out[:, 1] += 0.95 * v + 0.15 * harmony + 0.35 * double
-    # Reverb send.
-    send = box_lowpass(
-        0.5 * (voice + 0.6 * harmony + 0.6 * double) + 0.3 * chords + 0.2 * lead, max(2, sr // 2500), 1
+    center = 0.32 * bass
+    center += 0.5 * drums_c
+    center += 1.4 * voice
+    center += 0.16 * lead
+    left = center.copy()
+    right = center
+    left += chord_gain * chords
+    right[haas:] += chord_gain * chords[:-haas]
+    left += 0.12 * pad
+    right += 0.12 * pad
+    left += 1.8 * drums_l + 0.7 * drums_r
+    right += 0.7 * drums_l + 1.8 * drums_r
+    left += 0.35 * harmony + 0.1 * double + 0.03 * lead
+    right += 0.15 * harmony + 0.35 * double - 0.03 * lead
+    # Reverb send (darkened), then master effects.
+    send = 0.5 * voice
+    send += 0.3 * harmony + 0.3 * double + 0.3 * chords + 0.2 * lead
+    wet_l, wet_r = convolution_reverb(
+        send, sr, rng, decay_s=0.42 if preset.name in ("ballad", "jazz") else 0.3
     )
-    _reverb(out, send, sr, wet=0.38 if preset.name in ("ballad", "lo-fi", "jazz") else 0.26)
+    wet = 0.5 if preset.name in ("ballad", "lo-fi", "jazz") else 0.35
+    left += np.float32(wet) * wet_l
+    right += np.float32(wet) * wet_r
     if preset.lofi:
-        out = box_lowpass(out, max(2, sr // 5000), 2)
+        left = box_lowpass(left, max(2, sr // 5000), 2)
+        right = box_lowpass(right, max(2, sr // 5000), 2)
         crackle = np.zeros(n_total, dtype=np.float32)
         pos = rng.integers(0, n_total, size=max(1, n_total // (sr // 9)))
         crackle[pos] = rng.uniform(-0.5, 0.5, size=pos.size).astype(np.float32)
-        out += 0.05 * crackle[:, None]
-        out += 0.004 * rng.standard_normal((n_total, 2)).astype(np.float32)
-    return out
+        hiss = rng.standard_normal(n_total).astype(np.float32)
+        left += 0.05 * crackle + 0.004 * hiss
+        right += 0.05 * crackle - 0.004 * hiss
+    return np.stack([left, right], axis=1)
 
 
 def _chords_bar(
@@ -328,7 +335,7 @@ def _drums_bar(
     if level < 1:
         return
     hat = kit.sound(preset.hat_sound)
-    hat_gain = {"hat": 0.22, "ride": 0.2, "shaker": 0.25}[preset.hat_sound]
+    hat_gain = {"hat": 0.55, "ride": 0.45, "shaker": 0.5}[preset.hat_sound]
     snare_gain = {"snare": 0.55, "clap": 0.5, "rim": 0.4, "brush": 0.35}[preset.snare_sound]
     snare = kit.sound(preset.snare_sound)
     if level < 2:
@@ -353,22 +360,9 @@ def _drums_bar(
         if h != ".":
             add_at(right, pos, hat, hat_gain * (1.0 if h == "x" else 0.6))
         if preset.open_hat[s] != "." and (level >= 3 or preset.name == "electronic"):
-            add_at(left, pos, kit.sound("open_hat"), 0.16)
+            add_at(left, pos, kit.sound("open_hat"), 0.3)
     if level >= 3 and bar.first:
         add_at(left, clock.at(b0), kit.sound("crash"), 0.28)
-
-
-def _reverb(out: Array, send: Array, sr: int, wet: float) -> None:
-    taps_l = (0.023, 0.041, 0.067, 0.097, 0.131, 0.173, 0.229, 0.293, 0.37)
-    taps_r = (0.029, 0.047, 0.073, 0.107, 0.139, 0.181, 0.241, 0.311, 0.39)
-    n = out.shape[0]
-    for ch, taps in ((0, taps_l), (1, taps_r)):
-        for k, t in enumerate(taps):
-            d = int(t * sr)
-            if d >= n:
-                continue
-            g = wet * 0.55 * (0.72**k)
-            out[d:, ch] += g * send[: n - d]
 
 
 def _master(mix: Array, sample_rate: int, fade_out_s: float) -> Array:

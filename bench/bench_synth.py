@@ -1,0 +1,95 @@
+"""Speed of the offline synth: a 60 s stereo 44.1 kHz song, against real time and a plain numpy sine.
+
+    .venv/bin/python bench/bench_synth.py [--repeat 5] [--sample-rate 44100] [--style pop]
+
+Prints the best and median render times, the ratio to real time (render seconds per second of audio)
+and the ratio to a baseline made in the same process: a plain stereo numpy sine of the same length.
+Also times WAV and MP3 encoding. No assertions: numbers for people and CI logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from minimax_nb.synth import STYLE_NAMES, encode, render
+
+LYRICS = """[Intro]
+
+[Verse]
+Walking down the empty street tonight
+Every window holds a different light
+I can hear the city breathing slow
+Telling me the things I'll never know
+
+[Pre Chorus]
+And the night is calling out my name
+
+[Chorus]
+Sing it loud and sing it clear
+Hold the moment, I am here
+Sing it loud and sing it clear
+Hold the moment, I am here
+
+[Verse]
+Morning comes and paints the sky in gold
+Every story waiting to be told
+
+[Chorus]
+Sing it loud and sing it clear
+Hold the moment, I am here
+"""
+
+
+def _time(fn: object, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()  # type: ignore[operator]
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--sample-rate", type=int, default=44100)
+    p.add_argument("--style", default="all", help="a preset, or 'all'")
+    args = p.parse_args()
+    sr = args.sample_rate
+    render("warm up", "pop", sample_rate=sr, max_duration_s=2)
+
+    n = 60 * sr
+
+    def baseline() -> None:
+        t = np.arange(n, dtype=np.float64) / sr
+        mono = np.sin(2 * np.pi * 440.0 * t).astype(np.float32)
+        np.stack([mono, mono], axis=1)
+
+    base = min(_time(baseline, args.repeat))
+    print(f"baseline: plain stereo numpy sine, 60 s at {sr} Hz: {base * 1000:.1f} ms")
+    styles = STYLE_NAMES if args.style == "all" else (args.style,)
+    print(f"{'style':<11} {'audio s':>7} {'best ms':>8} {'median ms':>9} {'x real time':>11} {'x sine':>7}")
+    for style in styles:
+        song = render(LYRICS, style, sample_rate=sr)
+        times = _time(lambda style=style: render(LYRICS, style, sample_rate=sr), args.repeat)
+        best, med = min(times), statistics.median(times)
+        print(
+            f"{style:<11} {song.duration_s:7.1f} {best * 1000:8.0f} {med * 1000:9.0f} "
+            f"{best / song.duration_s:11.4f} {best / base:7.1f}"
+        )
+    song = render(LYRICS, "pop", sample_rate=sr)
+    x = song.samples
+    rms = 20 * np.log10(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+    peak = 20 * np.log10(np.max(np.abs(x)))
+    print(f"pop loudness: RMS {rms:.1f} dBFS, peak {peak:.1f} dBFS")
+    wav = min(_time(lambda: encode(song, "wav"), args.repeat))
+    mp3 = min(_time(lambda: encode(song, "mp3", bitrate=128000), max(1, args.repeat // 2)))
+    print(f"encode {song.duration_s:.0f} s: WAV {wav * 1000:.0f} ms, MP3 128 kbps {mp3 * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
