@@ -50,7 +50,7 @@ def emu() -> Iterator[Emulator]:
 def client_for(kind: str, emu: Emulator, provider: str, tmp_path: Path, **kw: Any) -> Any:
     cls = MusicClient if kind == "sync" else AsyncMusicClient
     kw.setdefault("account", "1001" if provider == "useapi" else None)
-    return cls(provider, api_key=DEFAULT_KEY, base_url=emu.base_url(provider), ledger=False,
+    return cls(provider, api_key=DEFAULT_KEY, base_url=emu.base_url(provider), ledger=kw.pop("ledger", False),
                download_dir=tmp_path / "audio", emulator_speed=SPEED, retry=kw.pop("retry", FAST_RETRY),
                **kw)
 
@@ -306,3 +306,35 @@ async def test_platform_stream_is_assembled_into_the_file(kind: str, emu: Emulat
         await Both(client).generate(REQUESTS["minimax"].replace(extra={"stream": True}))
     assert emu.submissions("minimax") == 2
     await _close(client)
+
+
+async def test_resume_after_a_crash(kind: str, emu: Emulator, tmp_path: Path) -> None:
+    """A kernel died after submitting: a new client finishes the jobs from the ledger, never resubmits."""
+    from minimax_nb.ledger import Ledger
+    from minimax_nb.models import Job
+
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        first = client_for(kind, emu, "aimlapi", tmp_path, ledger=ledger)
+        running = await Both(first).submit(REQUESTS["aimlapi"])  # then the kernel "dies"
+        await _close(first)
+        # a useapi create that was sent, made a song, and whose answer was lost with the process
+        maker = client_for(kind, emu, "useapi", tmp_path)
+        made = await Both(maker).submit(await useapi_request(maker, "lost answer song"))
+        lost = Job(provider="useapi", request=made.request, created_at=made.created_at)
+        ledger.record_submitting(lost)
+        never = Job(provider="useapi", request=made.request.replace(lyrics="never reached the server"))
+        ledger.record_submitting(never)
+        sent_before = emu.submissions()
+
+        second = client_for(kind, emu, "aimlapi", tmp_path, ledger=ledger)
+        out = {j.local_id: j for j in await Both(second).resume()}
+        assert out[running.local_id].status is JobStatus.COMPLETED
+        assert out[running.local_id].audio_path is not None
+        useapi = client_for(kind, emu, "useapi", tmp_path, ledger=ledger)
+        out = {j.local_id: j for j in await Both(useapi).resume()}
+        assert out[lost.local_id].id == made.id and out[lost.local_id].status is JobStatus.COMPLETED
+        assert ledger.state(never.local_id) == "unknown"
+        assert emu.submissions() == sent_before  # nothing was sent again
+        assert ledger.unfinished() == [] and ledger.missing_audio() == []
+        for c in (maker, second, useapi):
+            await _close(c)
