@@ -242,12 +242,13 @@ class AsyncMusicClient:
 
     async def get(self, job_or_id: Job | str) -> Job:
         """One status read (see ``MusicClient.get``)."""
-        job = self._core.job_from_id(job_or_id)
+        job, known = self._core.job_from_id(job_or_id)
         request = self._core.adapter.build_poll(job)
         if request is None:
             return job
         new = await self._call(request, lambda r: self._core.adapter.parse_poll(job, r))
-        self._core.record(job, new)
+        if known:
+            self._core.record(job, new)
         return new
 
     async def watch(self, job: Job, timeout: float | None = None) -> AsyncIterator[Job]:  # noqa: ASYNC109

@@ -542,11 +542,18 @@ class ClientCore:
         """The create request; raises ``ValidationError`` before anything is sent."""
         return self.adapter.build_submit(request, model=request.model or self.model, account=account)
 
-    def job_from_id(self, job_or_id: Job | str) -> Job:
+    def job_from_id(self, job_or_id: Job | str) -> tuple[Job, bool]:
+        """The job to read, and whether the ledger may record it: a ``Job``, the ledger's job with that
+        provider id, or a bare stand-in (not recorded: it would be a new row on every call)."""
         if isinstance(job_or_id, Job):
-            return job_or_id
+            return job_or_id, True
+        find = getattr(self.ledger, "find", None)
+        if callable(find):
+            found = find(self.provider, job_or_id)
+            if isinstance(found, Job):
+                return found, True
         return Job(provider=self.provider, request=MusicRequest(), id=job_or_id, status=JobStatus.RUNNING,
-                   account=self.account)
+                   account=self.account), False
 
     def failed_submit(self, job: Job, error: BaseException) -> Job:
         """The job a failed create leaves: FAILED, or MODERATED for a moderation refusal."""

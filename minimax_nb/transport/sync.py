@@ -256,12 +256,13 @@ class MusicClient:
 
     def get(self, job_or_id: Job | str) -> Job:
         """One status read. Returns the updated job (unchanged where the provider has no status read)."""
-        job = self._core.job_from_id(job_or_id)
+        job, known = self._core.job_from_id(job_or_id)
         request = self._core.adapter.build_poll(job)
         if request is None:
             return job
         new = self._call(request, lambda r: self._core.adapter.parse_poll(job, r))
-        self._core.record(job, new)
+        if known:
+            self._core.record(job, new)
         return new
 
     def wait(self, job: Job, timeout: float | None = None, on_update: OnUpdate | None = None) -> Job:

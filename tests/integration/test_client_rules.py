@@ -323,3 +323,15 @@ def test_repr_and_errors_never_show_the_key(tmp_path: Path) -> None:
     with make("sync", svc, tmp_path) as client:
         assert KEY not in repr(client) and KEY not in repr(vars(client))
         assert KEY not in repr(client._core) and KEY not in str(client.__dict__)
+
+
+async def test_get_by_id_uses_the_ledgers_job(kind: str, tmp_path: Path, ledger: Ledger) -> None:
+    svc = FakeService(polls_to_finish=1)
+    client = make(kind, svc, tmp_path, ledger=ledger)
+    job = await Both(client).submit(SONG)
+    by_id = await Both(client).get("job-1")
+    assert by_id.local_id == job.local_id and by_id.status is JobStatus.COMPLETED
+    svc.jobs["job-9"] = {"polls": 0, "lyrics": "x"}
+    stranger = await Both(client).get("job-9")
+    assert stranger.id == "job-9" and len(ledger) == 1  # an unknown id is read, not recorded
+    await _close(client)
