@@ -132,6 +132,7 @@ listened to side by side. The providers are **emulated** (`minimax_nb.emulator.E
 the real service (set `base_url`/`api_key` to use a real one).
 """),
     code("""
+%matplotlib inline
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor

@@ -60,6 +60,7 @@ def run_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         shutil.copy(NOTEBOOKS / name, workdir / name)
         for var in KEY_VARS:
             monkeypatch.delenv(var, raising=False)
+        monkeypatch.delenv("MPLBACKEND", raising=False)  # scripts/test.sh sets Agg; kernels draw inline
         monkeypatch.setenv("MINIMAX_NB_LEDGER", str(tmp_path / "ledger.sqlite"))
         monkeypatch.setenv("MINIMAX_NB_LOCAL_SPEED", "200")
         monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
