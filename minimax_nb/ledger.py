@@ -221,17 +221,9 @@ class Ledger:
         self._scrub = _Scrubber(secrets)
         self._lock = threading.RLock()
         self._closed = False
-        self._conn = sqlite3.connect(
-            ":memory:" if self.path is None else str(self.path),
-            timeout=timeout,
-            isolation_level=None,  # we issue BEGIN/COMMIT ourselves
-            check_same_thread=False,
-        )
-        self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        if not self._memory:
-            self._retry_busy(lambda: self._conn.execute("PRAGMA journal_mode = WAL"))
-        self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across process crashes
-        self._conn.execute("PRAGMA foreign_keys = OFF")
+        self._timeout = timeout
+        self._pid = os.getpid()
+        self._conn = self._connect()
         with self._write() as cur:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -242,10 +234,24 @@ class Ledger:
                             "SELECT local_id, request_json, job_json FROM jobs")
                 cur.execute("ALTER TABLE jobs DROP COLUMN request_json")
                 cur.execute("ALTER TABLE jobs DROP COLUMN job_json")
-            cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
-                        (str(SCHEMA_VERSION),))
+            if row is None or row[0] == "1":
+                cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                            (str(SCHEMA_VERSION),))
 
     # ---------------------------------------------------------------- plumbing
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            ":memory:" if self.path is None else str(self.path),
+            timeout=self._timeout,
+            isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+            check_same_thread=False,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+        if not self._memory:
+            self._retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+        conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across process crashes
+        return conn
 
     def _retry_busy(self, fn: Any, attempts: int = 50) -> Any:
         for i in range(attempts):
@@ -282,6 +288,10 @@ class Ledger:
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("this Ledger is closed")
+        if self._pid != os.getpid() and not self._memory:
+            # forked: a SQLite connection must not cross a fork; leave the parent's alone, open ours
+            self._pid = os.getpid()
+            self._conn = self._connect()
 
     def add_secret(self, secret: str | None) -> None:
         """Also scrub ``secret`` (an API key) from everything stored from now on."""
@@ -396,13 +406,16 @@ class Ledger:
     def mark_unknown(self, job: Job, reason: str) -> None:
         """Mark a job whose fate cannot be known (left in ``"submitting"`` by a crash) as ``"unknown"``.
 
-        Such a job is never resubmitted; ``reason`` is kept (``note``) and shown as its error.
+        Such a job is never resubmitted; ``reason`` is kept (``note``) and shown as its error. A job that
+        meanwhile moved on (another process found it and finished it) is left as it is.
         """
         reason = self._scrub.text(reason) or ""
         if job.error is None:
             job = job.evolve(error=reason)
         with self._write() as cur:
-            self._upsert(cur, job, UNKNOWN, note=reason)
+            row = cur.execute("SELECT state FROM jobs WHERE local_id = ?", (job.local_id,)).fetchone()
+            if row is None or row[0] in UNFINISHED_STATES:
+                self._upsert(cur, job, UNKNOWN, note=reason)
 
     # ---------------------------------------------------------------- reads
 

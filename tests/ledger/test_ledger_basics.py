@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -188,3 +189,44 @@ def test_fact_cache_round_trip(led: Ledger) -> None:
     led.store_facts({"aa": {"peak_dbfs": -3.0, "channels": 2}}, version=1)
     assert led.cached_facts(["aa", "bb"], version=1) == {"aa": {"peak_dbfs": -3.0, "channels": 2}}
     assert led.cached_facts(["aa"], version=2) == {}
+
+
+def test_mark_unknown_does_not_clobber_a_job_another_process_finished(led: Ledger) -> None:
+    job = make_job()
+    led.record_submitting(job)
+    led.record(job.evolve(id="found", status=JobStatus.COMPLETED))  # another resume adopted it
+    led.mark_unknown(job, "no answer")  # a stale decision arrives late
+    assert led.state(job.local_id) == "completed"
+    assert led.note(job.local_id) is None
+
+
+def test_record_many_is_one_transaction_and_keeps_final_states(led: Ledger) -> None:
+    jobs = [make_job(id=f"m{i}") for i in range(50)]
+    assert led.record_many(jobs) == 50
+    done = [j.evolve(status=JobStatus.COMPLETED) for j in jobs]
+    assert led.record_many(done) == 50
+    assert led.record_many(jobs) == 0  # stale snapshots: ignored
+    assert set(led.states().values()) == {"completed"}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_its_own_connection(led: Ledger) -> None:
+    parent_job = make_job()
+    led.record(parent_job)
+    inherited = led._conn
+    pid = os.fork()
+    if pid == 0:  # the child: write through the inherited Ledger object
+        code = 1
+        try:
+            child = make_job(local_id="from-child")
+            led.record(child)
+            led.record(child.evolve(status=JobStatus.RUNNING))
+            code = 0 if led.state("from-child") == "running" else 2
+            code = code or (3 if led._conn is inherited else 0)  # SQLite handles never cross a fork
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert led.state("from-child") == "running"
+    led.record(parent_job.evolve(status=JobStatus.RUNNING))  # and the parent's connection still works
+    assert led.state(parent_job.local_id) == "running"
