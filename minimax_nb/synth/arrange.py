@@ -93,9 +93,9 @@ def _degree_midi(preset: StylePreset, base: int, degree: int) -> int:
 
 
 def _voice_base(preset: StylePreset) -> int:
-    """MIDI of the tonic nearest below the voice centre."""
-    base = preset.voice_midi - ((preset.voice_midi - preset.root) % 12)
-    return base
+    """MIDI of the tonic nearest the voice centre: the melody moves around it."""
+    below = preset.voice_midi - ((preset.voice_midi - preset.root) % 12)
+    return below if preset.voice_midi - below <= 6 else below + 12
 
 
 def _melody(
@@ -137,10 +137,10 @@ def _melody(
             break  # leave some room: a pickup rest at the start
     lead_in = max(0, min(slots - 2 - sum(durs), 2))
     # Pitches as scale degrees around the tonic of the voice octave.
-    peak = 2 if preset.note_unit < 0.5 else int(rng.integers(3, 6))
+    peak = 1 if preset.note_unit < 0.5 else int(rng.integers(2, 5))
     lift = 2 if high else 0
     out: list[tuple[float, float, int, int]] = []
-    prev = int(rng.choice([0, 2, 4])) + lift
+    prev = int(rng.choice([-3, 0, 2])) + lift
     pos = lead_in
     for i, d in enumerate(durs):
         beat = pos * unit
@@ -151,7 +151,7 @@ def _melody(
         strong = (beat % 1.0) == 0.0
         best, best_score = prev, 1e9
         for cand in range(prev - 3, prev + 4):
-            if cand < -3 or cand > 10:
+            if cand < -5 or cand > 8:
                 continue
             score = abs(cand - target) * 0.8 + abs(cand - prev) * 0.35
             if (strong or i == n - 1 or d >= 3) and cand % 7 not in tones:
@@ -189,7 +189,7 @@ def arrange(lyrics: str, preset: StylePreset, *, seed: int, style_text: str, ins
     notes: list[MelodyNote] = []
     sec_spans: list[tuple[str, int, int]] = []
     phrases: list[tuple[str, float, float]] = []
-    bar_index = 0
+    bar_index = 0  # bars since the current section started: each section starts its progression over
 
     def prog_for(tag: str) -> tuple[int, ...]:
         return preset.chorus_progression if tag in HIGH_SECTIONS else preset.progression
@@ -205,6 +205,10 @@ def arrange(lyrics: str, preset: StylePreset, *, seed: int, style_text: str, ins
             bar_index += 1
         return chords
 
+    def start_section() -> None:
+        nonlocal bar_index
+        bar_index = 0
+
     def sec_level(tag: str, sec: Section) -> float:
         if not tagged:
             return LEVELS["song"] if sec.accompanied or accompanied else LEVELS["light"]
@@ -213,6 +217,7 @@ def arrange(lyrics: str, preset: StylePreset, *, seed: int, style_text: str, ins
     # An instrumental intro unless the song opens with its own intro.
     if accompanied and not (sections and sections[0].tag == "intro"):
         start = len(bars)
+        start_section()
         add_bars(2, "intro", LEVELS["intro"])
         sec_spans.append(("intro", start, len(bars)))
     elif not accompanied:
@@ -224,6 +229,7 @@ def arrange(lyrics: str, preset: StylePreset, *, seed: int, style_text: str, ins
         tag = sec.tag
         level = sec_level(tag, sec)
         start = len(bars)
+        start_section()
         high = tag in HIGH_SECTIONS
         lines = [it for it in sec.items if isinstance(it, Line)]
         occurrence[tag] = occurrence.get(tag, 0) + 1
@@ -282,6 +288,7 @@ def arrange(lyrics: str, preset: StylePreset, *, seed: int, style_text: str, ins
     # Ending: a short outro unless the song ends on one, then a final ringing bar.
     if accompanied and not (sections and sections[-1].tag == "outro"):
         start = len(bars)
+        start_section()
         add_bars(2, "outro", LEVELS["outro"])
         sec_spans.append(("outro", start, len(bars)))
     end_chord = 0

@@ -141,17 +141,22 @@ def add_at(bus: Array, start: int, sig: Array, gain: float = 1.0) -> None:
 
 
 def box_lowpass(x: Array, width: int, passes: int = 2) -> Array:
-    """A cheap low-pass: ``passes`` centred moving averages of ``width`` samples (1-D)."""
+    """A cheap low-pass: ``passes`` centred moving averages of ``width`` samples (1-D audio).
+
+    Runs in float32 (fine for zero-mean audio: the running sum stays small).
+    """
     if width <= 1 or x.shape[0] <= width:
         return x
     y = x
     half = width // 2
+    inv = np.float32(1.0 / width)
     for _ in range(passes):
         padded = np.concatenate(
-            [np.full(half + 1, y[0], dtype=np.float64), y, np.full(width - half, y[-1], dtype=np.float64)]
+            [np.full(half + 1, y[0], dtype=np.float32), y, np.full(width - half, y[-1], dtype=np.float32)]
         )
-        c = np.cumsum(padded)
-        y = (c[width:] - c[:-width])[: x.shape[0]] / width
+        c = np.cumsum(padded, dtype=np.float32)
+        y = (c[width:] - c[:-width])[: x.shape[0]]
+        y *= inv
     return f32(y)
 
 
@@ -183,11 +188,11 @@ def convolution_reverb(
 ) -> tuple[Array, Array]:
     """A stereo reverb tail of the mono ``send``: FFT convolution with two decaying noise bursts.
 
-    Runs at about 11 kHz (block-averaged, which also darkens the tail) and is interpolated back, so a
+    Runs at about 8–11 kHz (block-averaged, which also darkens the tail) and is interpolated back, so a
     minute of audio costs a few FFTs of ~2^20 points. Returns ``(left, right)`` wet signals.
     """
     n = send.shape[0]
-    factor = max(1, sample_rate // 11025)
+    factor = max(1, sample_rate // 8000)
     m = n // factor
     if m < 16:
         z = np.zeros(n, dtype=np.float32)
@@ -198,7 +203,7 @@ def convolution_reverb(
     t = np.arange(k, dtype=np.float32) / np.float32(lr)
     env = np.exp(-t / np.float32(decay_s)) * np.minimum(t / np.float32(0.012), 1.0)
     pre = int(predelay_s * lr)
-    size = 1 << int(np.ceil(np.log2(m + k + pre)))
+    size = _fft_size(m + k + pre)
     spec = np.fft.rfft(low, n=size)
     out: list[Array] = []
     for _ in range(2):
@@ -222,3 +227,19 @@ def _upsample(x: Array, factor: int, n: int) -> Array:
     if up.shape[0] < n:
         up = np.concatenate([up, np.zeros(n - up.shape[0], dtype=np.float32)])
     return f32(up[:n])
+
+
+def _fft_size(n: int) -> int:
+    """The smallest 2^a·3^b·5^c ≥ ``n`` (sizes pocketfft transforms fastest)."""
+    best = 1 << int(np.ceil(np.log2(max(n, 1))))
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            p = p35
+            while p < n:
+                p *= 2
+            best = min(best, p)
+            p35 *= 3
+        p5 *= 5
+    return best

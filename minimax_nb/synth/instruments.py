@@ -194,7 +194,7 @@ class Instrument:
             sig = bright * fast + dull * slow * 0.8
             return f32(sig * adsr(n, sr, 0.003, 10.0, 1.0, 0.06))
         if kind == "epiano":
-            ph = phase_of(f, n, sr, vibrato_hz=4.5, vibrato_depth=0.0015)
+            ph = phase_of(f, n, sr)
             tine = osc(self._table("bell", f), ph)
             body = osc(self._table("sine", f), ph)
             t = np.arange(n, dtype=np.float32) / sr
