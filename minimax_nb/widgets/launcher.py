@@ -77,7 +77,8 @@ class Launcher(w.VBox):  # type: ignore[misc]
         self.account = w.Text(value=account or "", description="Account", placeholder="optional",
                               layout=_full())
         self.bitrate = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Bitrate", layout=_full())
-        self.sample_rate = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Sample rate", layout=_full())
+        self.sample_rate = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Sample rate",
+                                      layout=_full())
         self.audio_format = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Format", layout=_full())
         self.key_status = w.HTML()
         self.key = w.Password(value="", description="API key", placeholder="paste, then Enter",

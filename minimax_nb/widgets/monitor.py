@@ -22,12 +22,12 @@ class MonitorRow(w.HBox):  # type: ignore[misc]
 
     def __init__(self, run: Run, on_stop: Callable[[str], None]) -> None:
         self.run_id = run.id
-        self.title = w.HTML(layout=w.Layout(width="30%"))
+        self.title = w.HTML(layout=w.Layout(width="28%"))
         self.status = w.HTML(layout=w.Layout(width="100px"))
-        self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="22%"))
+        self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="20%"))
         self.elapsed = w.HTML(layout=w.Layout(width="60px"))
-        self.error = w.HTML(layout=w.Layout(width="25%"))
-        self.stop = w.Button(description="stop watching", layout=w.Layout(width="auto"),
+        self.error = w.HTML(layout=w.Layout(width="22%"))
+        self.stop = w.Button(description="stop watching", layout=w.Layout(width="auto", min_width="110px"),
                              tooltip="stop updating this row (the job goes on and is saved in the ledger)")
         self.stop.on_click(lambda _: on_stop(self.run_id))
         super().__init__([self.title, self.status, self.bar, self.elapsed, self.error, self.stop],

@@ -45,6 +45,7 @@ class Player(w.VBox):  # type: ignore[misc]
                             ("mnb-errors", self.errors), ("mnb-player-heading", self.heading)):
             widget.add_class(cls)
         self.audio.layout.display = "none"
+        self.facts.layout = w.Layout(flex="1 1 auto", margin="0 0 0 8px")
         super().__init__([self.heading, w.HBox([self.cover, self.cover_card, self.facts]), self.audio,
                           self.link, self.lyrics, self.errors], layout=w.Layout(width="100%"))
         self.add_class("mnb-player")
@@ -95,8 +96,9 @@ class Player(w.VBox):  # type: ignore[misc]
             self.link.value = f"<span style='color:#6b7280'>{_html.esc(why)}</span>"
         if job.error:
             facts.append(("error", job.error))
-        self.facts.value = "<table style='font-size:12px'>" + "".join(
-            f"<tr><td style='color:#6b7280;padding-right:8px'>{_html.esc(k)}</td><td>{_html.esc(v)}</td></tr>"
+        self.facts.value = "<table style='font-size:12px;line-height:1.3'>" + "".join(
+            f"<tr><td style='color:#6b7280;padding-right:8px;vertical-align:top'>{_html.esc(k)}</td>"
+            f"<td style='word-break:break-all'>{_html.esc(v)}</td></tr>"
             for k, v in facts if v not in (None, "")) + "</table>"
         lyr = job.lyrics or job.request.lyrics
         self.lyrics.value = (f"<details><summary>lyrics</summary><pre style='white-space:pre-wrap'>"

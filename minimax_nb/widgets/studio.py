@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
@@ -82,6 +84,7 @@ class Studio(w.VBox):  # type: ignore[misc]
         self.errors = w.HTML()
         self.errors.add_class("mnb-errors")
         self._finished: set[str] = set()
+        self._session = uuid.uuid4().hex[:8]
         self._styles_requested: set[str] = set()
         self.composer.on_change(self.revalidate)
         self.launcher.on_change(self._on_target)
@@ -205,8 +208,14 @@ class Studio(w.VBox):  # type: ignore[misc]
             raise ValueError("the request is not valid: " + "; ".join(i.message for i in errors_only(issues)))
         expected = self.catalog.expected_duration_s(s.provider)
         limit = self.catalog.per_account_limit(s.provider)
+        kwargs = dict(self.client_kwargs)
+        if s.provider == LOCAL and "download_dir" not in kwargs:
+            # Each local emulator numbers its jobs from the same seed, so two of them (this studio's and a
+            # plain client's in another cell) hand out the same ids; the download cache, keyed by id,
+            # would then return the other song. A folder per studio keeps the files apart.
+            kwargs["download_dir"] = Path("minimax_nb_audio") / f"studio-{self._session}"
         runs = [self.bridge.launch(s.provider, request, model=s.model, account=s.account, api_key=s.api_key,
-                                   client_kwargs=self.client_kwargs, expected_s=expected,
+                                   client_kwargs=kwargs, expected_s=expected,
                                    per_account_limit=limit, variant=i + 1 if s.variants > 1 else 1)
                 for i in range(s.variants)]
         plural = "s" if len(runs) > 1 else ""

@@ -45,6 +45,7 @@ def isolated_env(home: Path, **extra: str) -> dict[str, str]:
     """An environment for servers, kernels and the browser that never touches the real ``~``."""
     env = dict(os.environ)
     for k, sub in ISOLATE:
+        (home / sub).mkdir(parents=True, exist_ok=True)
         env[k] = str(home / sub)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     # the kernel must import this checkout's minimax_nb whatever its cwd

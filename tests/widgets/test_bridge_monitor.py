@@ -146,14 +146,16 @@ def test_monitor_row_shows_progress_status_and_escapes(comms, make_factory) -> N
 def test_monitor_messages_per_row_are_bounded(comms, make_factory) -> None:  # type: ignore[no-untyped-def]
     """500 client updates for one job become a handful of widget messages (coalescing, change-only)."""
     clock = Clock()
-    bridge = Bridge(make_factory(updates=500), ticker=False, clock=clock)
+    gate = threading.Event()
+    bridge = Bridge(make_factory(updates=500, gate=gate), ticker=False, clock=clock)
     mon = JobMonitor(clock=clock)
     bridge.add_listener(mon.update)
     try:
         run = bridge.launch("local", MusicRequest(lyrics="la"), expected_s=10)
-        bridge.flush()
+        bridge.flush()  # the row exists, showing "submitting"
         row = mon.rows[run.id]
         start = len(comms)
+        gate.set()  # now the client reports 500 changes
         assert bridge.wait_idle(10)
         row_ids = {w.comm.comm_id for w in (row.title, row.status, row.bar, row.elapsed, row.error, row.stop)}
         sent = [d for cid, d in comms[start:] if cid in row_ids]
