@@ -164,6 +164,9 @@ def _from_us(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1_000_000, UTC)
 
 
+_CONTAINERS: Final = (Mapping, list, tuple)
+
+
 class _Scrubber:
     """Removes header-like mapping keys and redacts bearer tokens and known secrets in strings."""
 
@@ -180,9 +183,10 @@ class _Scrubber:
     def tree(self, value: Any) -> Any:
         """``value`` without header-like keys (strings are redacted later, in the JSON text)."""
         if isinstance(value, Mapping):
-            return {str(k): self.tree(v) for k, v in value.items() if not _SECRET_KEY.match(str(k))}
+            return {str(k): (self.tree(v) if isinstance(v, _CONTAINERS) else v) for k, v in value.items()
+                    if not _SECRET_KEY.match(str(k))}
         if isinstance(value, list | tuple):
-            return [self.tree(v) for v in value]
+            return [self.tree(v) if isinstance(v, _CONTAINERS) else v for v in value]
         return value
 
     def dumps(self, value: Any) -> str:

@@ -180,8 +180,7 @@ def build_frame_from_rows(rows: Sequence[Sequence[Any]],
             data[name] = _int(values) if DTYPES[name] == "Int64" else _float(values)
         else:
             data[name] = _na(n, DTYPES[name])
-    df = pd.DataFrame(data, index=pd.RangeIndex(n))
-    return df[list(COLUMNS)]
+    return pd.DataFrame({c: data[c] for c in COLUMNS}, index=pd.RangeIndex(n))
 
 
 def _measure_missing(ledger: Ledger, rows: Sequence[Sequence[Any]],

@@ -173,3 +173,13 @@ def test_results_from_a_path_the_default_ledger_and_a_list_of_jobs(
     assert listed["local_id"].tolist() == [job.local_id]
     assert listed["peak_dbfs"].iloc[0] == pytest.approx(-6.0, abs=0.01)
     assert _dtype_names(listed) == EXPECTED_DTYPES
+
+
+def test_the_frame_is_the_users_to_edit(ledger: Ledger) -> None:
+    for k in range(2):
+        ledger.record(finished_job("useapi", "pop", queue=1, generation=2, offset=k))
+    df = results(ledger)
+    for column in df.columns:  # no read-only arrays shared with anything
+        df.loc[0, column] = df.loc[1, column]
+    df["note"] = "mine"
+    assert df.loc[0, "job_id"] == df.loc[1, "job_id"]
