@@ -340,3 +340,22 @@ async def test_resume_after_a_crash(kind: str, emu: Emulator, tmp_path: Path) ->
         assert ledger.unfinished() == [] and ledger.missing_audio() == []
         for c in (maker, second, useapi):
             await _close(c)
+
+
+async def test_a_blocking_create_that_times_out_is_marked_unknown_not_replayed(
+        kind: str, emu: Emulator, tmp_path: Path) -> None:
+    from minimax_nb.errors import APITimeoutError
+    from minimax_nb.ledger import Ledger
+    from minimax_nb.transport.core import Timeouts
+
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        client = client_for(kind, emu, "useapi", tmp_path, ledger=ledger,
+                            timeout=Timeouts(connect=2, read=2, blocking_read=0.3))
+        request = await useapi_request(client)
+        emu.faults.add(route="submit", provider="useapi", kind="slow", delay_s=1.5, times=1)
+        with pytest.raises(APITimeoutError) as info:
+            await Both(client).generate(request)
+        assert emu.submissions("useapi") == 1  # the song may be made: never sent again
+        job = info.value.job
+        assert job is not None and ledger.state(job.local_id) == "unknown"
+        await _close(client)
