@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import threading
 import time
 from collections import Counter
@@ -35,6 +36,8 @@ __all__ = [
     "LoggedRequest",
     "json_response",
 ]
+
+_log = logging.getLogger("minimax_nb.emulator")
 
 #: The key every provider of the emulator accepts unless ``keys=`` says otherwise.
 DEFAULT_KEY = "mnb-local-key"
@@ -217,7 +220,13 @@ class Endpoint:
                     entry.status = 0
                     return
             if response is None:
-                response = await self.handler(request)
+                try:
+                    response = await self.handler(request)
+                except DropConnection:
+                    raise
+                except Exception:
+                    _log.exception("emulator handler failed on %s %s", request.method, request.url.path)
+                    response = self.shaper(500, "Internal server error")
                 if rule is not None and phase == "after":
                     after = await self._fault_after(rule, response, scope, receive, send)
                     if after is None:

@@ -4,12 +4,18 @@ emulator works the same over a socket and in-process, and a test can drive it wi
 
 Timing is deterministic per job: ``random.Random(f"{seed}:{provider}:{n}")`` draws a total of 50–60 s
 (like the real services), divided by ``speed``; the first 5–15 % of it the job is queued.
+
+Audio is rendered once per job and cached. With ``prerender=True`` (the default) one daemon thread
+starts rendering each new job right away, so the answer at completion does not wait for the
+synthesizer; a request that needs the audio first renders it itself (under the job's lock, never twice).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
+import queue
 import random
 import secrets
 import threading
@@ -131,6 +137,7 @@ class Engine:
         clock: Callable[[], float] | None = None,
         moderate_words: Iterable[str] = ("forbiddenword",),
         post_moderate_words: Iterable[str] = ("postmoderated",),
+        prerender: bool = True,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
@@ -146,6 +153,9 @@ class Engine:
         self._rng = random.Random(f"ids:{seed}")
         self.accepted: Counter[str] = Counter()
         self.restarts = 0
+        self.prerender = prerender
+        self._render_queue: queue.SimpleQueue[EmuJob] = queue.SimpleQueue()
+        self._render_thread: threading.Thread | None = None
 
     def now(self) -> float:
         return self.clock()
@@ -207,7 +217,33 @@ class Engine:
             self._jobs[(provider, jid)] = job
             self._files[job.file_id] = job
             self.accepted[provider] += 1
+            if self.prerender and not job.moderated:
+                self._schedule_render(job)
             return job
+
+    def _schedule_render(self, job: EmuJob) -> None:
+        self._render_queue.put(job)
+        if self._render_thread is None or not self._render_thread.is_alive():
+            self._render_thread = threading.Thread(target=self._render_worker, name="mnb-emulator-render",
+                                                   daemon=True)
+            self._render_thread.start()
+
+    def _render_worker(self) -> None:
+        while True:
+            try:
+                job = self._render_queue.get(timeout=5.0)
+            except queue.Empty:
+                with self._lock:
+                    if self._render_queue.empty():
+                        self._render_thread = None
+                        return
+                continue
+            with self._lock:
+                alive = self._files.get(job.file_id) is job
+            if alive:
+                # a failure here is not lost: the request that needs the audio renders again and fails loudly
+                with contextlib.suppress(Exception):
+                    job.audio()
 
     def get(self, provider: str, job_id: str) -> EmuJob | None:
         with self._lock:

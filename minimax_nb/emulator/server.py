@@ -209,6 +209,8 @@ class Emulator:
         post_moderate_words: words that get a song moderated once it is made.
         url_ttl_s: lifetime of audio/cover URLs (403 after).
         clock: a ``() -> float`` unix-time clock (default ``time.time``), for tests.
+        prerender: start rendering each song in a background thread as soon as it is submitted (else
+            on first need: at completion or download).
     """
 
     def __init__(
@@ -224,6 +226,7 @@ class Emulator:
         post_moderate_words: Iterable[str] = ("postmoderated",),
         url_ttl_s: float = 86400.0,
         clock: Callable[[], float] | None = None,
+        prerender: bool = True,
     ) -> None:
         self.speed = float(speed)
         self.seed = seed
@@ -236,7 +239,7 @@ class Emulator:
             if faults is not None:
                 self.faults.load(faults if isinstance(faults, str | Path) else list(faults))  # type: ignore[arg-type]
         self.engine = Engine(speed=speed, seed=seed, clock=clock, moderate_words=moderate_words,
-                             post_moderate_words=post_moderate_words)
+                             post_moderate_words=post_moderate_words, prerender=prerender)
         self._ctx = Context(engine=self.engine, faults=self.faults, signer=UrlSigner(secrets.token_bytes(32)),
                             keys=_normalize_keys(keys), useapi_accounts=tuple(useapi_accounts),
                             url_ttl_s=url_ttl_s)

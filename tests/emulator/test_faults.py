@@ -233,3 +233,22 @@ def test_request_log_never_holds_the_key(emu: Emulator, http: httpx.Client) -> N
 
 def vars_of(entry: Any) -> dict[str, Any]:
     return dict(entry)  # a log entry reads as a mapping too
+
+
+def test_a_failing_render_answers_a_shaped_500(monkeypatch: pytest.MonkeyPatch) -> None:
+    import minimax_nb.emulator.engine as engine
+
+    def broken(**_: Any) -> Any:
+        raise RuntimeError("synth exploded")
+
+    monkeypatch.setattr(engine, "render_audio", broken)
+    emu = Emulator(speed=500, prerender=False)
+    with httpx.Client(transport=emu.transport(), headers=AUTH, base_url=emu.base_url("aimlapi")) as c:
+        gid = c.post("/v2/generate/audio", json=AIML_BODY).json()["id"]
+        for _ in range(500):
+            r = c.get("/v2/generate/audio", params={"generation_id": gid})
+            if r.status_code != 200:
+                break
+            time.sleep(0.01)
+    emu.stop()
+    assert r.status_code == 500 and r.json()["statusCode"] == 500
