@@ -376,7 +376,8 @@ class MusicClient:
         At most ``concurrency`` at once overall (default 4) and ``adapter.per_account_limit`` per account
         (useapi: one; give several ``account`` values to spread the work). One failure never aborts the
         batch: that item comes back as a FAILED/MODERATED job with ``error`` text (a job that was made
-        but could not be followed keeps its last state, with ``error`` set).
+        but could not be followed keeps its last state, with ``error`` set). Interrupted, it returns at
+        once: unsent songs are dropped, sent ones finish in the background.
         """
         reqs = list(requests)
         if not reqs:
@@ -410,8 +411,14 @@ class MusicClient:
                 if held:
                     slots.put(account)
 
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minimax_nb") as pool:
-            return list(pool.map(one, reqs))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minimax_nb")
+        try:
+            futures = [pool.submit(one, r) for r in reqs]
+            return [f.result() for f in futures]
+        finally:
+            # On an interrupt (a Jupyter "stop"), songs not yet sent are dropped at once; those already
+            # sent finish in the background (recorded in the ledger; ``resume()`` also picks them up).
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def styles(self) -> list[dict[str, str]]:
         """The provider's style list (useapi). Other providers raise ``NotImplementedError``."""

@@ -335,3 +335,17 @@ async def test_get_by_id_uses_the_ledgers_job(kind: str, tmp_path: Path, ledger:
     stranger = await Both(client).get("job-9")
     assert stranger.id == "job-9" and len(ledger) == 1  # an unknown id is read, not recorded
     await _close(client)
+
+
+def test_interrupting_a_sync_batch_drops_unsent_songs(tmp_path: Path) -> None:
+    svc = FakeService(polls_to_finish=1)
+    client = make("sync", svc, tmp_path)
+    client._sleep = lambda d: None
+
+    def stop(job: Job) -> None:
+        raise KeyboardInterrupt  # what a Jupyter "interrupt" looks like to the caller
+
+    with pytest.raises(KeyboardInterrupt):
+        client.generate_many([SONG] * 5, concurrency=1, on_update=stop)
+    assert svc.submits == 1  # the four songs not yet sent were dropped, not bought
+    client.close()
