@@ -25,14 +25,18 @@ fi
 
 bash scripts/setup.sh
 PORT="${PORT:-8888}"
-ROOT_FLAG=()
-[ "$(id -u)" = "0" ] && ROOT_FLAG+=(--allow-root)
+# A fresh token per run (the server only listens on 127.0.0.1, but other local users exist).
+TOKEN="$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+FLAGS=()
+[ "$(id -u)" = "0" ] && FLAGS+=(--allow-root)
 # No display on Linux: don't try to start a browser, just print the URL.
-[ "$(uname -s)" = "Linux" ] && [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && ROOT_FLAG+=(--no-browser)
+[ "$(uname -s)" = "Linux" ] && [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && FLAGS+=(--no-browser)
 echo
-echo "Opening the studio: http://127.0.0.1:$PORT/lab/tree/notebooks/02_studio.ipynb"
-echo "(Run all cells: Run > Run All Cells. Stop with Ctrl-C.)"
+echo "The studio (provider local: offline, no key), once JupyterLab is up:"
+echo "    http://127.0.0.1:$PORT/lab/tree/notebooks/02_studio.ipynb?token=$TOKEN"
+echo "Run all cells (Run > Run All Cells), then compose and press Generate. Stop with Ctrl-C."
 echo
-exec .venv/bin/python -m jupyterlab "${ROOT_FLAG[@]}" --ip=127.0.0.1 --port="$PORT" \
-  --ServerApp.root_dir="$PWD" --LabApp.default_url=/lab/tree/notebooks/02_studio.ipynb \
+exec .venv/bin/python -m jupyterlab "${FLAGS[@]}" --ip=127.0.0.1 --port="$PORT" \
+  --IdentityProvider.token="$TOKEN" --ServerApp.root_dir="$PWD" \
+  --LabApp.default_url=/lab/tree/notebooks/02_studio.ipynb \
   --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate

@@ -76,7 +76,16 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want_stamp" ] &&
 else
   log "pip install -e '.[dev]' (first run downloads JupyterLab and friends: a few minutes)"
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  "$VENV/bin/python" -m pip install -q -e ".[dev]"
+  pip_log="$(mktemp)"
+  rc=0
+  "$VENV/bin/python" -m pip install -q -e ".[dev]" >"$pip_log" 2>&1 || rc=$?
+  # Show pip's output minus the noise about configured package locations that do not exist here.
+  grep -v -e "is ignored: it is neither a file nor a directory" "$pip_log" || true
+  rm -f "$pip_log"
+  if [ "$rc" != "0" ]; then
+    echo "[setup] ERROR: pip install failed (exit $rc)." >&2
+    exit "$rc"
+  fi
   echo "$want_stamp" > "$STAMP"
 fi
 
