@@ -95,6 +95,22 @@ def _peak(x: Array) -> Array:
     return f32(x / m)
 
 
+_RELEASE_S: dict[str, float] = {
+    "round": 0.04,
+    "upright": 0.04,
+    "saw": 0.03,
+    "sub": 0.03,
+    "808": 0.05,
+    "piano": 0.06,
+    "guitar": 0.06,
+    "epiano": 0.08,
+    "pad": 0.3,
+    "power": 0.04,
+    "supersaw": 0.05,
+    "lead": 0.06,
+}
+
+
 class Instrument:
     """A pitched instrument: ``kind`` picks the timbre and envelope.
 
@@ -108,6 +124,7 @@ class Instrument:
         self.brightness = brightness
         self._cache: dict[tuple[float, int, tuple[float, ...]], Array] = {}
         self._tables: dict[tuple[str, float], Array] = {}
+        self._raw: dict[float, Array] = {}
 
     # -- timbres -----------------------------------------------------------------------------------
     def _table(self, which: str, freq: float) -> Array:
@@ -142,9 +159,9 @@ class Instrument:
         key = (round(midi, 2), length, ())
         hit = self._cache.get(key)
         if hit is None:
-            hit = self._render(midi, length)
+            hit = self._shaped(midi, length)
             self._cache[key] = hit
-        return hit if velocity == 1.0 else (hit * velocity).astype(np.float32)
+        return hit if velocity == 1.0 else f32(hit * np.float32(velocity))
 
     def chord(self, midis: tuple[float, ...], length: int, *, strum_s: float = 0.0) -> Array:
         """All notes of a chord summed (optionally strummed low to high by ``strum_s`` per string)."""
@@ -157,9 +174,29 @@ class Instrument:
         for i, m in enumerate(midis):
             d = i * step
             if d < length:
-                out[d:] += self._render(m, length - d)
-        out *= 1.0 / np.sqrt(len(midis))
+                out[d:] += self._shaped(m, length - d)
+        out *= np.float32(1.0 / np.sqrt(len(midis)))
         self._cache[key] = out
+        return out
+
+    def _shaped(self, midi: float, length: int) -> Array:
+        """The first ``length`` samples of the note's long render, with the release ramp at the end.
+
+        A note's sound does not depend on its length until the release, so each pitch is synthesised
+        once (long enough for the longest note asked) and cut to length.
+        """
+        sr = self.sample_rate
+        key = round(midi, 2)
+        raw = self._raw.get(key)
+        margin = int(0.4 * sr)
+        if raw is None or raw.shape[0] < length + margin:
+            want = max(length + margin, 2 * raw.shape[0] if raw is not None else 0, int(1.5 * sr))
+            raw = self._render(midi, want)
+            self._raw[key] = raw
+        out = raw[:length].copy()
+        rel = min(int(_RELEASE_S.get(self.kind, 0.05) * sr), length)
+        if rel > 1:
+            out[length - rel :] *= np.linspace(1.0, 0.0, rel, dtype=np.float32) ** 2
         return out
 
     def _render(self, midi: float, n: int) -> Array:

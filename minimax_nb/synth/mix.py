@@ -64,6 +64,17 @@ class Song:
         )
 
 
+class _Send:
+    """Adds a signal into one or more buses with fixed gains (panning without a full-length pass)."""
+
+    def __init__(self, *targets: tuple[Array, float]) -> None:
+        self.targets = targets
+
+    def add(self, start: int, sig: Array, gain: float = 1.0) -> None:
+        for bus, g in self.targets:
+            add_at(bus, start, sig, gain * g)
+
+
 class _Clock:
     """Beats → sample positions, with swing on off-beat 8ths and 16ths."""
 
@@ -145,15 +156,16 @@ def _render_score(
     clock = _Clock(preset.tempo_bpm, sr, preset.swing)
     rng = np.random.default_rng(stable_seed("sounds", seed, style_text, preset.name))
     voice = np.zeros(n_total, dtype=np.float32)
-    double = np.zeros(n_total, dtype=np.float32)
-    harmony = np.zeros(n_total, dtype=np.float32)
     lead = np.zeros(n_total, dtype=np.float32)
-    bass = np.zeros(n_total, dtype=np.float32)
     chords = np.zeros(n_total, dtype=np.float32)
-    pad = np.zeros(n_total, dtype=np.float32)
-    drums_c = np.zeros(n_total, dtype=np.float32)
-    drums_l = np.zeros(n_total, dtype=np.float32)
-    drums_r = np.zeros(n_total, dtype=np.float32)
+    center = np.zeros(n_total, dtype=np.float32)  # bass, kick, snare, pad: straight to the middle
+    left = np.zeros(n_total, dtype=np.float32)
+    right = np.zeros(n_total, dtype=np.float32)
+    pad_send = _Send((center, 0.12))
+    bass_send = _Send((center, 0.32))
+    drums_c = _Send((center, 0.5))
+    drums_l = _Send((left, 1.8), (right, 0.7))
+    drums_r = _Send((left, 0.7), (right, 1.8))
 
     drums = Drums(sr, rng, lofi=preset.lofi)
     chord_inst = Instrument(preset.chords, sr, preset.brightness)
@@ -170,8 +182,8 @@ def _render_score(
         if clock.at(b0) >= n_total:
             break
         nxt: Bar | None = bars[i + 1] if i + 1 < len(bars) else None
-        _chords_bar(chords, pad, chord_inst, pad_inst, preset, bar, b0, clock, tail)
-        _bass_bar(bass, bass_inst, preset, bar, nxt, b0, clock, bass_low)
+        _chords_bar(chords, pad_send, chord_inst, pad_inst, preset, bar, b0, clock, tail)
+        _bass_bar(bass_send, bass_inst, preset, bar, nxt, b0, clock, bass_low)
         _drums_bar(drums_c, drums_l, drums_r, drums, preset, bar, nxt, b0, clock)
 
     # --- melody: voice or lead -------------------------------------------------------------------
@@ -179,52 +191,88 @@ def _render_score(
     sung: list[VoiceNote] = []
     dbl: list[VoiceNote] = []
     harm: list[VoiceNote] = []
-    for note in score.notes:
+    notes = score.notes
+    has_lead = False
+    overlap = int(0.035 * sr)
+    for k, note in enumerate(notes):
         start = clock.at(note.beat)
         if start >= n_total:
             continue
-        length = max(clock.length(note.beats) - int(0.02 * sr), int(0.05 * sr))
+        nominal = clock.length(note.beats)
+        nxt_note = notes[k + 1] if k + 1 < len(notes) else None
+        legato_next = nxt_note is not None and nxt_note.beat - (note.beat + note.beats) < 0.01
+        length = nominal + overlap if legato_next else max(nominal - int(0.03 * sr), int(0.05 * sr))
         if note.lead or note.syllable is None or instrumental:
             add_at(lead, start, lead_inst.note(note.midi, length + tail), 0.3)
+            has_lead = True
             continue
         s = note.syllable
-        vn = VoiceNote(start, length, note.midi, s.vowel, s.onset, s.coda)
-        sung.append(vn)
+        prev_note = notes[k - 1] if k > 0 else None
+        legato = (
+            prev_note is not None
+            and prev_note.syllable is not None
+            and note.beat - (prev_note.beat + prev_note.beats) < 0.01
+        )
+        prev_vowel = ""
+        glide_r = 0.0
+        if legato and prev_note is not None and prev_note.syllable is not None:
+            glide_r = 1.0 - 2.0 ** ((prev_note.midi - note.midi) / 12.0)
+            prev_vowel = prev_note.syllable.vowel
+        sung.append(VoiceNote(start, length, note.midi, s.vowel, s.onset, s.coda, 1.0, glide_r, prev_vowel))
         if note.harmony is not None:
-            harm.append(VoiceNote(start, length, note.harmony, s.vowel, s.onset, "", 0.55))
-            dbl.append(VoiceNote(start + int(0.012 * sr), length, note.midi + 0.07, s.vowel, "", "", 0.7))
+            harm.append(
+                VoiceNote(start, length, note.harmony, s.vowel, s.onset, "", 0.55, glide_r, prev_vowel)
+            )
+            dbl.append(
+                VoiceNote(
+                    start + int(0.012 * sr),
+                    length,
+                    note.midi + 0.07,
+                    s.vowel,
+                    "",
+                    "",
+                    0.7,
+                    glide_r,
+                    prev_vowel,
+                )
+            )
     fs = preset.voice_formant_scale
     sing(voice, sung, sr, noise, formant_scale=fs, bright=0.6 + 0.6 * preset.brightness)
-    if harm:
-        sing(harmony, harm, sr, noise, formant_scale=fs * 1.03, consonants=False, vibrato=0.004, breath=0.02)
-        sing(double, dbl, sr, noise, formant_scale=fs * 0.98, consonants=False, vibrato=0.007, breath=0.02)
 
-    # --- mix (left and right built as contiguous mono arrays) ---------------------------------------
+    # --- mix (left and right as contiguous mono arrays; a stereo pair only at the end) -------------
     haas = int(0.011 * sr)
-    chord_gain = 0.30 if preset.chords not in ("power", "supersaw") else 0.22
-    center = 0.32 * bass
-    center += 0.5 * drums_c
-    center += 1.4 * voice
-    center += 0.16 * lead
-    left = center.copy()
-    right = center
+    chord_gain = np.float32(0.30 if preset.chords not in ("power", "supersaw") else 0.22)
+    center += np.float32(1.4) * voice
+    send = np.float32(0.5) * voice
+    if harm:
+        # Chorus voices: render only the span they cover, pan them, send them to the reverb.
+        a = max(min(v.start for v in harm) - int(0.1 * sr), 0)
+        b = min(max(v.start + v.length for v in dbl) + int(0.1 * sr), n_total)
+        harmony = np.zeros(b - a, dtype=np.float32)
+        double = np.zeros(b - a, dtype=np.float32)
+        shift = [dataclasses.replace(v, start=v.start - a) for v in harm]
+        sing(harmony, shift, sr, noise, formant_scale=fs * 1.03, consonants=False, vibrato=0.004, breath=0.02)
+        shift = [dataclasses.replace(v, start=v.start - a) for v in dbl]
+        sing(double, shift, sr, noise, formant_scale=fs * 0.98, consonants=False, vibrato=0.007, breath=0.02)
+        left[a:b] += np.float32(0.35) * harmony + np.float32(0.1) * double
+        right[a:b] += np.float32(0.15) * harmony + np.float32(0.35) * double
+        send[a:b] += np.float32(0.3) * (harmony + double)
+    if has_lead:
+        center += np.float32(0.16) * lead
+        send += np.float32(0.2) * lead
+    left += center
+    right += center
     left += chord_gain * chords
     right[haas:] += chord_gain * chords[:-haas]
-    left += 0.12 * pad
-    right += 0.12 * pad
-    left += 1.8 * drums_l + 0.7 * drums_r
-    right += 0.7 * drums_l + 1.8 * drums_r
-    left += 0.35 * harmony + 0.1 * double + 0.03 * lead
-    right += 0.15 * harmony + 0.35 * double - 0.03 * lead
-    # Reverb send (darkened), then master effects.
-    send = 0.5 * voice
-    send += 0.3 * harmony + 0.3 * double + 0.3 * chords + 0.2 * lead
+    send += np.float32(0.3) * chords
     wet_l, wet_r = convolution_reverb(
         send, sr, rng, decay_s=0.42 if preset.name in ("ballad", "jazz") else 0.3
     )
-    wet = 0.5 if preset.name in ("ballad", "lo-fi", "jazz") else 0.35
-    left += np.float32(wet) * wet_l
-    right += np.float32(wet) * wet_r
+    wet = np.float32(0.5 if preset.name in ("ballad", "lo-fi", "jazz") else 0.35)
+    wet_l *= wet
+    wet_r *= wet
+    left += wet_l
+    right += wet_r
     if preset.lofi:
         left = box_lowpass(left, max(2, sr // 5000), 2)
         right = box_lowpass(right, max(2, sr // 5000), 2)
@@ -239,7 +287,7 @@ def _render_score(
 
 def _chords_bar(
     bus: Array,
-    pad_bus: Array,
+    pad_bus: _Send,
     inst: Instrument,
     pad_inst: Instrument,
     preset: StylePreset,
@@ -255,7 +303,7 @@ def _chords_bar(
         voicing = (root, root + 7.0, root + 12.0)
     if bar.tag == "end":
         add_at(bus, clock.at(b0), inst.chord(voicing, clock.length(4.0) + tail), 0.9)
-        add_at(pad_bus, clock.at(b0), pad_inst.chord(voicing, clock.length(4.0) + tail), 0.8)
+        pad_bus.add(clock.at(b0), pad_inst.chord(voicing, clock.length(4.0) + tail), 0.8)
         return
     strum = 0.012 if preset.chords == "guitar" else 0.0
     for beat, length, vel in _chord_hits(preset.chords, bar.level):
@@ -263,11 +311,11 @@ def _chords_bar(
         add_at(bus, clock.at(b0 + beat), sig, vel * (0.8 if bar.level < 1 else 1.0))
     if bar.level >= 3 or (bar.level >= 1 and preset.chords in ("epiano", "pad")):
         upper = tuple(m + 12 for m in voicing) if bar.level >= 3 else voicing
-        add_at(pad_bus, clock.at(b0), pad_inst.chord(upper, clock.length(4.0) + tail), 1.0)
+        pad_bus.add(clock.at(b0), pad_inst.chord(upper, clock.length(4.0) + tail), 1.0)
 
 
 def _bass_bar(
-    bus: Array,
+    bus: _Send,
     inst: Instrument,
     preset: StylePreset,
     bar: Bar,
@@ -278,11 +326,11 @@ def _bass_bar(
 ) -> None:
     root = _bass_midi(preset, bar.chord, low)
     if bar.tag == "end":
-        add_at(bus, clock.at(b0), inst.note(root, clock.length(3.0)), 0.9)
+        bus.add(clock.at(b0), inst.note(root, clock.length(3.0)), 0.9)
         return
     if bar.level < 1:
         if bar.level > 0:
-            add_at(bus, clock.at(b0), inst.note(root, clock.length(4.0)), 0.8)
+            bus.add(clock.at(b0), inst.note(root, clock.length(4.0)), 0.8)
         return
     pattern = preset.bass_pattern if bar.level >= 2 else "R---R---"
     fifth = _bass_midi(preset, bar.chord + 4, root)
@@ -312,14 +360,14 @@ def _bass_bar(
         if bar.level >= 3 and ch == "R" and i % 4 == 2:
             m = root + 12
         length = clock.length((j - i) * 0.5) - int(0.01 * clock.spb)
-        add_at(bus, clock.at(b0 + i * 0.5), inst.note(m, length), 1.0 if i % 4 == 0 else 0.85)
+        bus.add(clock.at(b0 + i * 0.5), inst.note(m, length), 1.0 if i % 4 == 0 else 0.85)
         i = j
 
 
 def _drums_bar(
-    center: Array,
-    left: Array,
-    right: Array,
+    center: _Send,
+    left: _Send,
+    right: _Send,
     kit: Drums,
     preset: StylePreset,
     bar: Bar,
@@ -328,8 +376,8 @@ def _drums_bar(
     clock: _Clock,
 ) -> None:
     if bar.tag == "end":
-        add_at(center, clock.at(b0), kit.sound("crash"), 0.3)
-        add_at(center, clock.at(b0), kit.sound("kick"), 0.8)
+        center.add(clock.at(b0), kit.sound("crash"), 0.3)
+        center.add(clock.at(b0), kit.sound("kick"), 0.8)
         return
     level = bar.level
     if level < 1:
@@ -340,29 +388,29 @@ def _drums_bar(
     snare = kit.sound(preset.snare_sound)
     if level < 2:
         for s in range(0, 16, 4):
-            add_at(right, clock.at(b0 + s * 0.25), hat, hat_gain * 0.7)
-        add_at(center, clock.at(b0), kit.sound("kick"), 0.6)
+            right.add(clock.at(b0 + s * 0.25), hat, hat_gain * 0.7)
+        center.add(clock.at(b0), kit.sound("kick"), 0.6)
         return
     fill = bar.last and nxt is not None and nxt.tag in HIGH_SECTIONS and nxt.tag != bar.tag
     for s in range(16):
         pos = clock.at(b0 + s * 0.25)
         k = preset.kick[s]
         if k != "." and not (fill and s >= 12):
-            add_at(center, pos, kit.sound("kick"), 0.9 if k == "x" else 0.6)
+            center.add(pos, kit.sound("kick"), 0.9 if k == "x" else 0.6)
         elif level >= 3 and s == 14 and preset.kick[s] == ".":
-            add_at(center, pos, kit.sound("kick"), 0.5)
+            center.add(pos, kit.sound("kick"), 0.5)
         sn = preset.snare[s]
         if fill and s >= 12:
-            add_at(center, pos, kit.sound("snare"), 0.3 + 0.08 * (s - 12))
+            center.add(pos, kit.sound("snare"), 0.3 + 0.08 * (s - 12))
         elif sn != ".":
-            add_at(center, pos, snare, snare_gain * (1.0 if sn == "x" else 0.6))
+            center.add(pos, snare, snare_gain * (1.0 if sn == "x" else 0.6))
         h = preset.hat[s]
         if h != ".":
-            add_at(right, pos, hat, hat_gain * (1.0 if h == "x" else 0.6))
+            right.add(pos, hat, hat_gain * (1.0 if h == "x" else 0.6))
         if preset.open_hat[s] != "." and (level >= 3 or preset.name == "electronic"):
-            add_at(left, pos, kit.sound("open_hat"), 0.3)
+            left.add(pos, kit.sound("open_hat"), 0.3)
     if level >= 3 and bar.first:
-        add_at(left, clock.at(b0), kit.sound("crash"), 0.28)
+        left.add(clock.at(b0), kit.sound("crash"), 0.28)
 
 
 def _master(mix: Array, sample_rate: int, fade_out_s: float) -> Array:

@@ -90,6 +90,8 @@ class VoiceNote:
     onset: str
     coda: str
     gain: float = 1.0
+    glide: float = 0.0  # legato: relative pitch the note slides in from (0.05 = from 5 % below)
+    prev_vowel: str = ""  # legato: the vowel it slides in from
 
 
 def sing(
@@ -119,20 +121,22 @@ def sing(
             vibrato_hz=5.4,
             vibrato_depth=vibrato,
             vibrato_delay_s=0.18,
-            scoop=0.025 if note.onset not in ("plosive",) else 0.012,
-            scoop_s=0.07,
+            scoop=note.glide if note.prev_vowel else (0.025 if note.onset != "plosive" else 0.012),
+            scoop_s=0.09 if note.prev_vowel else 0.07,
             phase0=(idx * 0.37) % 1.0,
         )
         vowel_tab = formant_table(note.vowel, f0r, sr, formant_scale, bright)
         sig = osc(vowel_tab, phase)
         glide_from = {"nasal": "m", "liquid": "u"}.get(note.onset) if consonants else None
+        if note.prev_vowel and note.onset in ("", "breath") and note.prev_vowel != note.vowel:
+            glide_from = note.prev_vowel  # coarticulation: slide from the last vowel
         if glide_from is not None:
             g = min(int(0.07 * sr), n // 2)
             start_tab = formant_table(glide_from, f0r, sr, formant_scale, bright)
             head = osc(start_tab, phase[:g])
             w = np.linspace(0.0, 1.0, g, dtype=np.float32)
             sig[:g] = head * (1.0 - w) + sig[:g] * w
-        attack = 0.012 if note.onset == "plosive" else 0.035
+        attack = 0.012 if note.onset == "plosive" else (0.025 if note.prev_vowel else 0.04)
         release = min(0.06, n / sr / 3)
         t = np.arange(n, dtype=np.float32) / sr
         env = np.minimum(t / attack, 1.0) * (0.82 + 0.18 * np.exp(-t / 0.25))
