@@ -16,7 +16,8 @@ from minimax_nb.results.audio_facts import (
     measure_array,
     measure_file,
 )
-from tests.results.conftest import sine, write_wav
+
+from ._support import sine, write_wav
 
 # ITU-R BS.1770-4, tables 1 and 2 (48 kHz)
 BS1770_STAGE1 = ((1.53512485958697, -2.69169618940638, 1.19839281085285),

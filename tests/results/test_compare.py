@@ -9,7 +9,8 @@ import pytest
 from minimax_nb.ledger import Ledger
 from minimax_nb.models import JobStatus
 from minimax_nb.results import compare, pivot, plot, results
-from tests.results.conftest import finished_job
+
+from ._support import finished_job
 
 matplotlib.use("Agg")
 

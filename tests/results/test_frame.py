@@ -14,7 +14,8 @@ from minimax_nb.models import Job, JobStatus, MusicRequest
 from minimax_nb.results import COLUMNS, DTYPES, STATUS_CATEGORIES, results
 from minimax_nb.results.audio_facts import AudioFacts, measure_file
 from minimax_nb.results.frame import build_frame
-from tests.results.conftest import finished_job, sine, write_wav
+
+from ._support import finished_job, sine, write_wav
 
 EXPECTED_DTYPES = {
     "provider": "category", "model": "category", "account": "string", "job_id": "string",

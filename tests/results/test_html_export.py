@@ -13,7 +13,8 @@ import pytest
 from minimax_nb.ledger import Ledger
 from minimax_nb.models import Job, JobStatus, MusicRequest
 from minimax_nb.results import listen, listen_html, read_csv, read_parquet, results, to_csv, to_parquet
-from tests.results.conftest import finished_job, sine, write_wav
+
+from ._support import finished_job, sine, write_wav
 
 EVIL = '<script>alert("x")</script>'
 
