@@ -91,7 +91,7 @@ def format_elapsed(seconds: float | None) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
-def _cell(value: Any, limit: int = 24) -> str:
+def _cell(value: Any, limit: int = 20) -> str:
     if value is None:
         return ""
     if isinstance(value, float):

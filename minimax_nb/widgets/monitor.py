@@ -26,14 +26,16 @@ class MonitorRow(w.HBox):  # type: ignore[misc]
         self.status = w.HTML(layout=w.Layout(width="100px"))
         self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="20%"))
         self.elapsed = w.HTML(layout=w.Layout(width="60px"))
-        self.error = w.HTML(layout=w.Layout(width="22%"))
-        self.stop = w.Button(description="stop watching", layout=w.Layout(width="auto", min_width="110px"),
+        self.error = w.HTML(layout=w.Layout(flex="1 1 auto", width="auto"))
+        self.stop = w.Button(description="stop watching", layout=w.Layout(width="auto", min_width="130px"),
                              tooltip="stop updating this row (the job goes on and is saved in the ledger)")
         self.stop.on_click(lambda _: on_stop(self.run_id))
         super().__init__([self.title, self.status, self.bar, self.elapsed, self.error, self.stop],
                          layout=w.Layout(align_items="center", width="100%"))
         self.add_class("mnb-monitor-row")
         self.status.add_class("mnb-row-status")
+        self.elapsed.add_class("mnb-row-elapsed")
+        self.bar.add_class("mnb-row-bar")
 
     def update(self, run: Run, now: float) -> None:
         """Show ``run`` as of ``now`` (monotonic seconds)."""

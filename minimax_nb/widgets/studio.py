@@ -80,6 +80,14 @@ class Studio(w.VBox):  # type: ignore[misc]
         if frame is None:
             frame = jobs_frame if ledger is False or ledger == "off" else ledger_frame(ledger)
         self.table = ResultsTable(frame=frame)
+        self.history_button = w.Button(
+            description="earlier jobs", icon="history", layout=w.Layout(width="auto"),
+            tooltip="add the finished jobs of earlier sessions from the ledger")
+        self.history_button.add_class("mnb-history")
+        self._ledger_arg = ledger
+        if ledger is not False and ledger != "off":
+            self.table.tools.children = (self.history_button,)
+        self.history_button.on_click(self._guard(self._load_history, "loading earlier jobs"))
         self.player = Player()
         self.errors = w.HTML()
         self.errors.add_class("mnb-errors")
@@ -199,6 +207,33 @@ class Studio(w.VBox):  # type: ignore[misc]
             self.revalidate()
 
         self.bridge.call(fetch, loaded, failed)
+
+    def load_history(self) -> list[Job]:
+        """The finished jobs of the ledger (earlier sessions included), newest last. Blocks: for scripts."""
+        from minimax_nb.ledger import Ledger
+
+        arg = self._ledger_arg
+        led = arg if isinstance(arg, Ledger) else Ledger(arg)
+        try:
+            jobs = [j for j in led.jobs() if j.is_final]
+        finally:
+            if led is not arg:
+                led.close()
+        return sorted(jobs, key=lambda j: j.created_at)
+
+    def _load_history(self, _: Any = None) -> None:
+        self.history_button.disabled = True
+
+        def done(jobs: list[Job]) -> None:
+            n = self.table.add_many(jobs)
+            self.history_button.disabled = False
+            self.history_button.description = f"earlier jobs (+{n})"
+
+        def failed(e: BaseException) -> None:
+            self.history_button.disabled = False
+            self.table.errors.value = _html.error_box(e, "loading earlier jobs")
+
+        self.bridge.call(self.load_history, done, failed)
 
     def _launch(self, s: LaunchSettings) -> list[Run]:
         request = s.apply(self.composer.request())

@@ -101,6 +101,7 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         self.metric = w.Dropdown(options=[], description="Chart", layout=w.Layout(width="240px"))
         self.chart = w.HTML()
         self.errors = w.HTML()
+        self.tools = w.HBox([])  # extra buttons (the studio puts "earlier jobs" here)
         for cls, widget in (("mnb-results-table", self.table), ("mnb-results-select", self.select),
                             ("mnb-chart", self.chart), ("mnb-errors", self.errors),
                             ("mnb-sort", self.sort_by)):
@@ -109,7 +110,8 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         self.ascending.observe(self._guard(self._on_direction), names="value")
         self.metric.observe(self._guard(self._render_chart), names="value")
         self.select.observe(self._guard(self._on_select), names="value")
-        super().__init__([w.HTML("<b>Results</b>"), w.HBox([self.sort_by, self.ascending]), self.table,
+        title = w.HBox([w.HTML("<b>Results</b>&nbsp;"), self.tools], layout=w.Layout(align_items="center"))
+        super().__init__([title, w.HBox([self.sort_by, self.ascending]), self.table,
                           self.select, self.metric, self.chart, self.errors], layout=w.Layout(width="100%"))
         self.add_class("mnb-results")
 
@@ -123,6 +125,15 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         """Show exactly ``jobs``."""
         self.jobs = {j.local_id: j for j in jobs}
         self.refresh()
+
+    def add_many(self, jobs: Sequence[Job]) -> int:
+        """Add the jobs not shown yet (one rebuild); returns how many were new."""
+        new = [j for j in jobs if j.local_id not in self.jobs]
+        for j in new:
+            self.jobs[j.local_id] = j
+        if new:
+            self.refresh()
+        return len(new)
 
     def refresh(self) -> None:
         """Rebuild the frame from the jobs (errors show in the panel)."""

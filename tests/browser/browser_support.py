@@ -38,7 +38,7 @@ ISOLATE = [("HOME", "home"), ("XDG_CONFIG_HOME", "xdg-config"), ("XDG_CACHE_HOME
            ("XDG_DATA_HOME", "xdg-data"), ("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
            ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTERLAB_SETTINGS_DIR", "settings"),
            ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"), ("IPYTHONDIR", "ipython")]
-ARTIFACTS = REPO / "artifacts"
+ARTIFACTS = Path(os.environ.get("MINIMAX_NB_ARTIFACTS") or REPO / "artifacts")  # scripts/test.sh sets it
 
 
 def isolated_env(home: Path, **extra: str) -> dict[str, str]:

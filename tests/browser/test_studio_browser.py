@@ -37,6 +37,22 @@ KERNEL_IDLE_JS = """() => {
 }"""
 
 
+WATCH_MONITOR_JS = """() => {
+  window.__statuses = []; window.__elapsed = [];
+  const mon = document.querySelector('.mnb-monitor');
+  const note = () => {
+    const rows = mon.querySelectorAll('.mnb-monitor-row');
+    if (!rows.length) return;
+    const row = rows[rows.length - 1];
+    const s = row.querySelector('.mnb-status'); const t = s ? s.textContent : '';
+    if (t && window.__statuses[window.__statuses.length - 1] !== t) window.__statuses.push(t);
+    const e = row.querySelector('.mnb-row-elapsed'); const et = e ? e.textContent : '';
+    if (et && !window.__elapsed.includes(et)) window.__elapsed.push(et);
+  };
+  new MutationObserver(note).observe(mon, {subtree: true, childList: true, characterData: true});
+}"""
+
+
 def _generate(page: Any, pw: Any, lyrics: str, title: str | None = None) -> Any:
     """Type into the composer, click Generate, wait for a completed monitor row; returns the row."""
     expect = pw.expect
@@ -50,6 +66,7 @@ def _generate(page: Any, pw: Any, lyrics: str, title: str | None = None) -> Any:
     expect(studio.locator(".mnb-count-box")).to_contain_text(f"{len(lyrics)} / ")
     button = studio.locator("button.mnb-generate")
     expect(button).to_be_enabled()
+    page.evaluate(WATCH_MONITOR_JS)  # records every status and elapsed text the monitor shows
     button.click()
     row = studio.locator(".mnb-monitor-row").last
     expect(row).to_be_visible()
@@ -69,8 +86,13 @@ def test_lab_generate_watch_play_and_results(lab_server: str, page: Any, pw: Any
     assert facts["provider"] == "local" and facts["cell_job"] == "completed"
     page.wait_for_function(KERNEL_IDLE_JS)
     studio = _generate(page, pw, LYRICS)
-    # while no cell ran, the background job moved the monitor to completed: the kernel is idle
+    # while no cell ran, the background job moved the monitor through its states to completed
     assert page.evaluate(KERNEL_IDLE_JS)
+    statuses = page.evaluate("window.__statuses")
+    print("monitor statuses seen:", statuses, "elapsed:", page.evaluate("window.__elapsed"))
+    assert statuses[-1] == "completed" and len(statuses) >= 2, statuses
+    assert set(statuses[:-1]) <= {"submitting", "queued", "running"}, statuses
+    assert len(page.evaluate("window.__elapsed")) >= 2  # the elapsed time ticked live
     page.wait_for_function(AUDIO_OK_JS)
     duration = page.evaluate("document.querySelector('audio.mnb-player-audio').duration")
     assert duration > 1.0

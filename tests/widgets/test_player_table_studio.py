@@ -236,3 +236,30 @@ def test_default_provider_prefers_a_configured_key() -> None:
     cat = FakeCatalog()
     assert default_provider(cat, {}) == "local"
     assert default_provider(cat, {"USEAPI_API_TOKEN": "t"}) == "useapi"
+
+
+def test_earlier_jobs_come_from_the_ledger(comms, catalog, make_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from minimax_nb.ledger import Ledger
+
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as led:
+        old = _job(tmp_path, "from yesterday")
+        led.record(old)
+        led.record(_job(tmp_path, "still running", status=JobStatus.RUNNING))
+    s = Studio("local", catalog=catalog, bridge=Bridge(make_factory(), ticker=False), frame=jobs_frame,
+               env={}, ledger=str(path), lyrics="la")
+    try:
+        assert s.history_button in s.table.tools.children
+        s.history_button.click()
+        assert s.bridge.wait_idle(10)
+        assert [j.title for j in s.jobs] == ["from yesterday"]  # only finished jobs
+        assert s.history_button.description == "earlier jobs (+1)"
+        s.history_button.click()  # nothing new the second time
+        assert s.bridge.wait_idle(10)
+        assert len(s.jobs) == 1 and s.history_button.description == "earlier jobs (+0)"
+    finally:
+        s.close()
+    off = Studio("local", catalog=catalog, bridge=Bridge(make_factory(), ticker=False), env={}, ledger=False,
+                 lyrics="la")
+    assert off.table.tools.children == ()
+    off.close()
