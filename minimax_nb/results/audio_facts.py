@@ -13,9 +13,10 @@ analog prototypes, which gives exactly the standard's 48 kHz coefficients), mean
 400 ms blocks overlapping by 75 %, channel weights 1.0 (1.41 for the surround pair of 5.1), an absolute
 gate at -70 LUFS and a relative gate 10 LU below the ungated loudness. The biquads are applied with
 numpy only: their impulse response, taken from their exact frequency response and cut where it has
-decayed below 1e-12, is applied by FFT overlap-add (identical to running the recursion to ~1e-12). A 1 kHz sine at -20 dBFS peak in
-one channel reads -23.01 LUFS, in both stereo channels -20.00 LUFS (the standard: a 0 dBFS 1 kHz sine in
-one channel reads -3.01). Shorter than one 400 ms block: ``None``.
+decayed below 1e-12, is applied by FFT overlap-add (identical to running the recursion to ~1e-12).
+A 1 kHz sine at -20 dBFS peak in one channel reads -23.01 LUFS, in both stereo channels -20.00 LUFS
+(the standard: a 0 dBFS 1 kHz sine in one channel reads -3.01). Shorter than one 400 ms block:
+``None``.
 
 ``tempo_bpm`` is a cheap estimate: an onset-strength envelope (half-wave rectified rise of the log
 energy in 5 ms frames), its autocorrelation over 50-220 BPM with a mild preference around 120 BPM, and
