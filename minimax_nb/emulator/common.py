@@ -215,7 +215,7 @@ class Endpoint:
         try:
             response: Response | None = None
             if rule is not None and phase == "before":
-                response = await self._fault_before(rule, scope, receive)
+                response = await self._fault_before(rule, scope, receive, entry)
                 if response is None and rule.kind == "reset":
                     entry.status = 0
                     return
@@ -228,7 +228,7 @@ class Endpoint:
                     _log.exception("emulator handler failed on %s %s", request.method, request.url.path)
                     response = self.shaper(500, "Internal server error")
                 if rule is not None and phase == "after":
-                    after = await self._fault_after(rule, response, scope, receive, send)
+                    after = await self._fault_after(rule, response, scope, receive, send, entry)
                     if after is None:
                         entry.status = 0
                         return
@@ -239,10 +239,12 @@ class Endpoint:
             entry.status = 0
             raise
 
-    async def _fault_before(self, rule: FaultRule, scope: Scope, receive: Receive) -> Response | None:
+    async def _fault_before(self, rule: FaultRule, scope: Scope, receive: Receive,
+                            entry: LoggedRequest) -> Response | None:
         """The fault's answer; ``None`` to go on to the handler (or, for ``reset``, after dropping)."""
         kind = rule.kind
         if kind == "reset":
+            entry.status = 0  # logged before the client can notice
             await self.ctx.drop(scope, receive)
             return None
         if kind == "slow":
@@ -268,13 +270,15 @@ class Endpoint:
         return self.shaper(status, messages.get(status, "error"), retry_after=retry)
 
     async def _fault_after(self, rule: FaultRule, response: Response, scope: Scope, receive: Receive,
-                           send: Send) -> Response | None:
+                           send: Send, entry: LoggedRequest) -> Response | None:
         """Apply a fault to the handler's answer; ``None`` when the connection was dropped."""
         kind = rule.kind
         if kind == "reset":
+            entry.status = 0
             await self.ctx.drop(scope, receive)
             return None
         if kind == "truncated":
+            entry.status = 0
             await self._send_truncated(response, scope, receive, send)
             return None
         if kind == "slow":
