@@ -108,8 +108,11 @@ def test_blocking_create_holds_the_account(clock: FakeClock, http: httpx.Client)
         params = {"prompt": "la", "styleId": "jazz"}
         t = threading.Thread(target=lambda: result.update(r=http.get(url, params=params)))
         t.start()
-        while not emu.jobs("useapi"):
+        for _ in range(1000):
+            if emu.jobs("useapi"):
+                break
             t.join(0.01)
+        assert emu.jobs("useapi"), "the first create never reached the emulator"
         second = http.get(url, params={"prompt": "other", "styleId": "jazz"})
         assert second.status_code == 429 and second.json() == BUSY
         assert t.is_alive()  # still held: the song is not made yet
