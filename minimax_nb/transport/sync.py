@@ -461,8 +461,11 @@ class MusicClient:
                 try:
                     new = self._download(job)
                 except MiniMaxError as err:
-                    log.warning("resume: no audio for %s: %s", job.key, err)
-                    continue
+                    moderated = self._core.moderated_after_download_error(job, err)
+                    if moderated is None:
+                        log.warning("resume: no audio for %s: %s", job.key, err)
+                        continue
+                    new = moderated
                 if job.local_id in done:
                     out[done[job.local_id]] = new
                 else:

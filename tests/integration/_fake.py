@@ -155,6 +155,8 @@ class FakeService:
         else:
             assert "authorization" not in request.headers
         action = self._take(route)
+        if action == "404":
+            return httpx.Response(404, json={"error": "Not found."})
         if action == "connect":
             raise httpx.ConnectError("connection refused", request=request)
         if action in ("500", "503", "429", "busy", "html"):

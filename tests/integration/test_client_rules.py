@@ -349,3 +349,17 @@ def test_interrupting_a_sync_batch_drops_unsent_songs(tmp_path: Path) -> None:
         client.generate_many([SONG] * 5, concurrency=1, on_update=stop)
     assert svc.submits == 1  # the four songs not yet sent were dropped, not bought
     client.close()
+
+
+async def test_resume_marks_audio_gone_after_completion_as_moderated(kind: str, tmp_path: Path,
+                                                                     ledger: Ledger) -> None:
+    svc = FakeService()
+    svc.fault("file", "404")
+    done = Job(provider="fake", request=SONG, id="job-7", status=JobStatus.COMPLETED,
+               audio_url="http://fake.invalid/files/job-7.mp3")
+    ledger.record(done)
+    client = make(kind, svc, tmp_path, ledger=ledger)
+    out = await Both(client).resume()
+    assert [j.status for j in out] == [JobStatus.MODERATED]
+    assert ledger.state(done.local_id) == "moderated" and ledger.missing_audio() == []
+    await _close(client)
