@@ -772,6 +772,8 @@ def build_core(
     poll = poll or PollPolicy()
     emulator = None
     speed = emulator_speed
+    if name == LOCAL_PROVIDER:
+        base_url = base_url or env.get("MINIMAX_NB_LOCAL_BASE_URL") or None  # a separately run emulator
     if name == LOCAL_PROVIDER and base_url is None:
         emu_mod = importlib.import_module("minimax_nb.emulator")
         speed = resolve_local_speed(emulator_speed, env)

@@ -359,3 +359,12 @@ async def test_a_blocking_create_that_times_out_is_marked_unknown_not_replayed(
         job = info.value.job
         assert job is not None and ledger.state(job.local_id) == "unknown"
         await _close(client)
+
+
+def test_local_base_url_env_uses_a_running_emulator(emu: Emulator, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MINIMAX_NB_LOCAL_BASE_URL", emu.base_url("local"))
+    with MusicClient("local", ledger=False, download_dir=tmp_path, emulator_speed=SPEED) as client:
+        assert client.emulator is None and client.base_url == emu.base_url("local")
+        job = client.generate(REQUESTS["local"], download=False)
+    assert job.status is JobStatus.COMPLETED and emu.submissions("local") == 1
