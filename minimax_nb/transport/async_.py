@@ -373,6 +373,12 @@ class AsyncMusicClient:
         for acc in _core.account_slots(self._core, workers):
             slots.put_nowait(acc)
 
+        async def notify(job: Job) -> None:
+            try:
+                await _notify(on_update, job)
+            except Exception:  # a broken callback must not fail the song
+                log.exception("on_update callback failed for %s", job.key)
+
         async def one(request: MusicRequest) -> Job:
             async with gate:
                 account = await slots.get()
@@ -382,10 +388,10 @@ class AsyncMusicClient:
                     if _core.frees_account(job):
                         slots.put_nowait(account)
                         held = False
-                    return await self._finish(job, download, on_update)
+                    return await self._finish(job, download, notify)
                 except Exception as err:
                     failed = _core.batch_failure(self._core, request, account, err)
-                    await _notify(on_update, failed)
+                    await notify(failed)
                     return failed
                 finally:
                     if held:

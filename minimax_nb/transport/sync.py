@@ -391,7 +391,10 @@ class MusicClient:
         def notify(job: Job) -> None:
             if on_update is not None:
                 with lock:
-                    on_update(job)
+                    try:
+                        on_update(job)
+                    except Exception:  # a broken callback must not fail the song
+                        log.exception("on_update callback failed for %s", job.key)
 
         def one(request: MusicRequest) -> Job:
             account = slots.get()

@@ -363,3 +363,16 @@ async def test_resume_marks_audio_gone_after_completion_as_moderated(kind: str, 
     assert [j.status for j in out] == [JobStatus.MODERATED]
     assert ledger.state(done.local_id) == "moderated" and ledger.missing_audio() == []
     await _close(client)
+
+
+async def test_a_broken_update_callback_does_not_fail_the_batch(kind: str, tmp_path: Path) -> None:
+    svc = FakeService(polls_to_finish=1)
+    client = make(kind, svc, tmp_path)
+    install_sleep_recorder(client, [])
+
+    def broken(job: Job) -> None:
+        raise RuntimeError("callback bug")
+
+    jobs = await Both(client).generate_many([SONG, SONG], on_update=broken)
+    assert [j.status for j in jobs] == [JobStatus.COMPLETED] * 2
+    await _close(client)
