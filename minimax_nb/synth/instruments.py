@@ -37,17 +37,21 @@ class Drums:
         def noise(sec: float) -> Array:
             return rng.standard_normal(int(sec * sr)).astype(np.float32)
 
+        def band(sec: float, lo: float, hi: float) -> Array:
+            """Noise band-passed with 24 dB/octave edges (cymbals without the fizz above ``hi``)."""
+            return fft_filter(noise(sec), sr, min(lo, ny * 0.6), min(hi, ny), slope=2.0)
+
         # Kick: a sine sweeping from ~160 Hz to ~48 Hz, with a click.
         n = int(0.42 * sr)
         t = np.arange(n, dtype=np.float64) / sr
         freq = 48.0 + 115.0 * np.exp(-t / 0.035)
         kick = np.sin(2 * np.pi * np.cumsum(freq) / sr).astype(np.float32) * _decay(n, sr, 0.16)
-        kick[: int(0.004 * sr)] += noise(0.004)[: int(0.004 * sr)] * 0.3
+        kick[: int(0.004 * sr)] += band(0.004, 800.0, 5000.0)[: int(0.004 * sr)] * 0.5
         self.kick = np.tanh(1.6 * kick).astype(np.float32)
         # Snare: a pitched body plus a band of noise.
         n = int(0.25 * sr)
         body = np.sin(2 * np.pi * 185.0 * np.arange(n) / sr).astype(np.float32) * _decay(n, sr, 0.045)
-        rattle = fft_filter(noise(0.25), sr, 1500.0, min(9000.0, ny)) * _decay(n, sr, 0.07)
+        rattle = band(0.25, 1500.0, 8000.0) * _decay(n, sr, 0.07)
         self.snare = _peak(0.55 * body + 1.4 * rattle)
         # Clap: three quick noise bursts then a tail.
         n = int(0.3 * sr)
@@ -55,17 +59,15 @@ class Drums:
         for off in (0.0, 0.011, 0.022):
             k = int(off * sr)
             env[k : k + int(0.008 * sr)] += 0.8
-        self.clap = _peak(fft_filter(noise(0.3), sr, 900.0, min(4500.0, ny)) * env)
+        self.clap = _peak(band(0.3, 900.0, 5000.0) * env)
         # Rim and brush.
         n = int(0.08 * sr)
         rim = np.sin(2 * np.pi * 820.0 * np.arange(n) / sr).astype(np.float32) * _decay(n, sr, 0.012)
-        self.rim = _peak(rim + 0.3 * fft_filter(noise(0.08), sr, 2000.0, None) * _decay(n, sr, 0.01))
+        self.rim = _peak(rim + 0.3 * band(0.08, 2000.0, 8000.0) * _decay(n, sr, 0.01))
         n = int(0.35 * sr)
-        self.brush = _peak(
-            fft_filter(noise(0.35), sr, 1800.0, min(7000.0, ny)) * adsr(n, sr, 0.03, 0.1, 0.0, 0.1)
-        )
+        self.brush = _peak(band(0.35, 1800.0, 7000.0) * adsr(n, sr, 0.03, 0.1, 0.0, 0.1))
         # Hats, ride, shaker, crash.
-        hiss = fft_filter(noise(1.6), sr, min(7000.0, ny * 0.7), None)
+        hiss = band(1.6, 6000.0, 12000.0)
         self.hat = _peak(hiss[: int(0.06 * sr)] * _decay(int(0.06 * sr), sr, 0.013))
         self.open_hat = _peak(hiss[: int(0.35 * sr)] * _decay(int(0.35 * sr), sr, 0.09))
         n = int(0.9 * sr)
@@ -73,11 +75,9 @@ class Drums:
         bell = sum(np.sin(2 * np.pi * f * tt) for f in (3120.0, 4270.0, 5340.0) if f < ny)
         self.ride = _peak((0.35 * np.asarray(bell, dtype=np.float32) + hiss[:n]) * _decay(n, sr, 0.28))
         n = int(0.09 * sr)
-        self.shaker = _peak(
-            fft_filter(noise(0.09), sr, min(5000.0, ny * 0.6), None) * adsr(n, sr, 0.02, 0.03, 0.0, 0.04)
-        )
+        self.shaker = _peak(band(0.09, 4500.0, 10000.0) * adsr(n, sr, 0.02, 0.03, 0.0, 0.04))
         n = int(1.6 * sr)
-        self.crash = _peak(fft_filter(noise(1.6), sr, min(3500.0, ny * 0.5), None) * _decay(n, sr, 0.55))
+        self.crash = _peak(band(1.6, 3500.0, 11000.0) * _decay(n, sr, 0.55))
         if lofi:
             for name in ("kick", "snare", "clap", "rim", "hat", "open_hat", "ride", "shaker", "crash"):
                 sample = getattr(self, name)

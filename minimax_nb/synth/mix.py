@@ -274,8 +274,8 @@ def _render_score(
     left += wet_l
     right += wet_r
     if preset.lofi:
-        left = box_lowpass(left, max(2, sr // 5000), 2)
-        right = box_lowpass(right, max(2, sr // 5000), 2)
+        left = box_lowpass(left, max(2, sr // 14000), 2)
+        right = box_lowpass(right, max(2, sr // 14000), 2)
         crackle = np.zeros(n_total, dtype=np.float32)
         pos = rng.integers(0, n_total, size=max(1, n_total // (sr // 9)))
         crackle[pos] = rng.uniform(-0.5, 0.5, size=pos.size).astype(np.float32)
@@ -383,7 +383,7 @@ def _drums_bar(
     if level < 1:
         return
     hat = kit.sound(preset.hat_sound)
-    hat_gain = {"hat": 0.55, "ride": 0.45, "shaker": 0.5}[preset.hat_sound]
+    hat_gain = {"hat": 0.35, "ride": 0.32, "shaker": 0.35}[preset.hat_sound]
     snare_gain = {"snare": 0.55, "clap": 0.5, "rim": 0.4, "brush": 0.35}[preset.snare_sound]
     snare = kit.sound(preset.snare_sound)
     if level < 2:
@@ -408,7 +408,7 @@ def _drums_bar(
         if h != ".":
             right.add(pos, hat, hat_gain * (1.0 if h == "x" else 0.6))
         if preset.open_hat[s] != "." and (level >= 3 or preset.name == "electronic"):
-            left.add(pos, kit.sound("open_hat"), 0.3)
+            left.add(pos, kit.sound("open_hat"), 0.2)
     if level >= 3 and bar.first:
         left.add(clock.at(b0), kit.sound("crash"), 0.28)
 
