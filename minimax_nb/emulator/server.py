@@ -36,7 +36,7 @@ from minimax_nb.emulator.common import (
     LoggedRequest,
     retry_after_header,
 )
-from minimax_nb.emulator.engine import Engine, Phase
+from minimax_nb.emulator.engine import EmuJob, Engine, Phase
 from minimax_nb.emulator.faults import FaultRule, FaultSet
 from minimax_nb.emulator.files import CONTENT_TYPES, UrlSigner, render_cover
 
@@ -389,7 +389,7 @@ class Emulator:
         """Lose all state: every job is forgotten (their ids then answer 404)."""
         self.engine.restart()
 
-    def jobs(self, provider: str | None = None) -> list[Any]:
+    def jobs(self, provider: str | None = None) -> list[EmuJob]:
         """The emulated jobs (``EmuJob``), in creation order."""
         return self.engine.jobs(provider)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import os
@@ -198,3 +199,31 @@ def test_command_line(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         assert proc.wait(20) == 0
+
+
+def test_written_from_the_specs_not_from_the_client() -> None:
+    """The emulator never imports the client's adapters or transport (so the two check each other)."""
+    code = (
+        "import sys, httpx\n"
+        "from minimax_nb.emulator import Emulator, DEFAULT_KEY\n"
+        "emu = Emulator(speed=500)\n"
+        "auth = {'Authorization': 'Bearer ' + DEFAULT_KEY}\n"
+        "with httpx.Client(transport=emu.transport(), headers=auth) as c:\n"
+        "    q = {'prompt': 'la', 'styleId': 'pop'}\n"
+        "    r = c.get(emu.base_url('useapi') + '/v1/minimax/music/create', params=q)\n"
+        "    assert r.status_code == 200, r.text\n"
+        "emu.stop()\n"
+        "bad = [m for m in sys.modules if m.startswith(('minimax_nb.providers', 'minimax_nb.transport'))]\n"
+        "print(bad)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    pkg = Path(__file__).resolve().parents[2] / "minimax_nb" / "emulator"
+    for source in pkg.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert not name.startswith(("minimax_nb.providers", "minimax_nb.transport")), source.name
