@@ -157,3 +157,32 @@ def test_no_tempo_without_a_beat() -> None:
     assert estimate_tempo(sine(-20, 10.0, 22050), 22050) is None
     assert estimate_tempo(np.zeros(22050 * 10), 22050) is None
     assert estimate_tempo(click_track(120.0, seconds=1.0), 22050) is None  # too short to tell
+
+
+SONG = ("[Verse]\nHello world here we go\nSinging in the rain today\n[Chorus]\nSing it loud sing it proud\n"
+        "All night long\n[Verse]\nAnother line of words\nAnd more to sing")
+
+
+@pytest.mark.slow
+def test_tempo_of_every_synth_style() -> None:
+    synth = pytest.importorskip("minimax_nb.synth")
+    for name in synth.PRESETS:
+        song = synth.render(SONG, name, seed=1)
+        got = estimate_tempo(song.samples, song.sample_rate)
+        assert got == pytest.approx(song.tempo_bpm, rel=0.02), name
+
+
+@pytest.mark.slow
+def test_a_synth_mp3_measured_end_to_end(tmp_path: Path) -> None:
+    synth = pytest.importorskip("minimax_nb.synth")
+    song = synth.render(SONG, "pop", seed=2)
+    path = tmp_path / "pop.mp3"
+    path.write_bytes(synth.encode(song, "mp3", bitrate=128000))
+    facts = measure_file(path)
+    assert facts.measured_duration_s == pytest.approx(song.duration_s, abs=0.2)
+    channels = song.samples.shape[1] if song.samples.ndim == 2 else 1
+    assert facts.channels == channels
+    assert facts.bitrate_kbps == pytest.approx(128, rel=0.05)
+    assert facts.tempo_bpm == pytest.approx(song.tempo_bpm, rel=0.02)
+    direct = integrated_loudness(song.samples, song.sample_rate)
+    assert direct is not None and facts.loudness_lufs == pytest.approx(direct, abs=1.0)
