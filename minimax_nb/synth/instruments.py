@@ -133,7 +133,7 @@ class Instrument:
         if tab is not None:
             return tab
         sr = self.sample_rate
-        ceiling = {"dull": 1200.0, "sine": 200.0, "warm": 2500.0}.get(which, 9000.0)
+        ceiling = {"dull": 2500.0, "sine": 200.0, "warm": 2500.0}.get(which, 9000.0)
         k = np.arange(1, max_harmonics(freq, sr, ceiling) + 1, dtype=np.float64)
         b = self.brightness
         if which == "saw":
@@ -226,7 +226,7 @@ class Instrument:
             bright = osc(self._table("bright", f), ph)
             dull = osc(self._table("dull", f), ph)
             t = np.arange(n, dtype=np.float32) / sr
-            fast = np.exp(-t / (0.09 if kind == "piano" else 0.06))
+            fast = np.exp(-t / (0.2 if kind == "piano" else 0.09))
             slow = np.exp(-t / (1.1 if kind == "piano" else 0.7))
             sig = bright * fast + dull * slow * 0.8
             return f32(sig * adsr(n, sr, 0.003, 10.0, 1.0, 0.06))

@@ -268,7 +268,7 @@ def _render_score(
     wet_l, wet_r = convolution_reverb(
         send, sr, rng, decay_s=0.42 if preset.name in ("ballad", "jazz") else 0.3
     )
-    wet = np.float32(0.5 if preset.name in ("ballad", "lo-fi", "jazz") else 0.35)
+    wet = np.float32(0.5 if preset.name in ("ballad", "lo-fi", "jazz") else 0.42)
     wet_l *= wet
     wet_r *= wet
     left += wet_l
