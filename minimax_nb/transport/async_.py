@@ -251,11 +251,15 @@ class AsyncMusicClient:
             self._core.record(job, new)
         return new
 
-    async def watch(self, job: Job, timeout: float | None = None) -> AsyncIterator[Job]:  # noqa: ASYNC109
+    def watch(self, job: Job, timeout: float | None = None) -> AsyncIterator[Job]:
         """Yield ``job`` each time its state changes, ending with its final state.
 
-        Raises ``WaitTimeoutError`` (carrying the last state) after ``timeout`` seconds.
+        ``async for update in client.watch(job): ...``. Raises ``WaitTimeoutError`` (carrying the last
+        state) after ``timeout`` seconds (default: the poll policy's).
         """
+        return self._watch(job, timeout)
+
+    async def _watch(self, job: Job, timeout: float | None = None) -> AsyncIterator[Job]:  # noqa: ASYNC109
         if job.is_final or self._core.adapter.build_poll(job) is None:
             yield job
             return
@@ -280,7 +284,7 @@ class AsyncMusicClient:
         """Poll until ``job`` is final and return it (see ``MusicClient.wait``)."""
         if job.is_final:
             return job
-        async for new in self.watch(job, timeout):
+        async for new in self._watch(job, timeout):
             if _core._changed(job, new):
                 await _notify(on_update, new)
             job = new

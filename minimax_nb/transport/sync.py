@@ -12,7 +12,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -40,6 +40,11 @@ __all__ = ["MusicClient"]
 log = logging.getLogger("minimax_nb.transport")
 T = TypeVar("T")
 OnUpdate = Callable[[Job], Any]
+
+
+def _notify(on_update: OnUpdate | None, job: Job) -> None:
+    if on_update is not None:
+        on_update(job)
 
 
 class MusicClient:
@@ -265,32 +270,43 @@ class MusicClient:
             self._core.record(job, new)
         return new
 
+    def _watch(self, job: Job, timeout: float | None = None) -> Iterator[Job]:
+        if job.is_final or self._core.adapter.build_poll(job) is None:
+            yield job
+            return
+        limit = timeout if timeout is not None else self._core.poll.timeout
+        deadline = time.monotonic() + limit
+        for delay in self._core.poll.delays(timeout):
+            self._sleep(max(0.0, min(delay, deadline - time.monotonic())))
+            new = self.get(job)
+            changed = _core._changed(job, new)
+            job = new
+            if changed or job.is_final:
+                yield job
+            if job.is_final:
+                return
+            if time.monotonic() >= deadline:
+                break
+        raise WaitTimeoutError(f"job {job.key} not finished after {limit:g}s",
+                               provider=self.provider, job=job)
+
     def wait(self, job: Job, timeout: float | None = None, on_update: OnUpdate | None = None) -> Job:
         """Poll until ``job`` is final and return it (COMPLETED, MODERATED, FAILED or CANCELLED).
 
         Raises ``WaitTimeoutError`` (carrying the last state) after ``timeout`` seconds (default: the poll
         policy's); the job keeps running at the provider.
         """
-        if job.is_final or self._core.adapter.build_poll(job) is None:
+        if job.is_final:
             return job
-        limit = timeout if timeout is not None else self._core.poll.timeout
-        deadline = time.monotonic() + limit
-        for delay in self._core.poll.delays(timeout):
-            self._sleep(max(0.0, min(delay, deadline - time.monotonic())))
-            new = self.get(job)
-            if on_update is not None and _core._changed(job, new):
-                on_update(new)
+        for new in self._watch(job, timeout):
+            if _core._changed(job, new):
+                _notify(on_update, new)
             job = new
-            if job.is_final:
-                return job
-            if time.monotonic() >= deadline:
-                break
-        raise WaitTimeoutError(f"job {job.key} not finished after {limit:g}s",
-                               provider=self.provider, job=job)
+        return job
 
     def download(self, job: Job, dest: str | os.PathLike[str] | None = None) -> Path:
         """Save ``job``'s audio and return the file path. A second call for the same job is a cache hit."""
-        return self._download(job, dest).audio_path or Path()
+        return (self._download(job, dest)).audio_path or Path()
 
     def _download(self, job: Job, dest: str | os.PathLike[str] | None = None) -> Job:
         directory, exact = _core.download_target(self._core, dest)
@@ -343,8 +359,7 @@ class MusicClient:
         return self._finish(job, download, None)
 
     def _finish(self, job: Job, download: bool, on_update: OnUpdate | None) -> Job:
-        if on_update is not None:
-            on_update(job)
+        _notify(on_update, job)
         if not job.is_final:
             job = self.wait(job, on_update=on_update)
         elif self._core.needs_followup_get(job):
@@ -354,8 +369,8 @@ class MusicClient:
                 log.warning("could not re-read %s after its create: %s", job.key, err)
                 new = job
             new = self._core.after_followup(job, new)
-            if on_update is not None and _core._changed(job, new):
-                on_update(new)
+            if _core._changed(job, new):
+                _notify(on_update, new)
             job = new
         if download and job.status is JobStatus.COMPLETED and job.audio_path is None and job.audio_url:
             try:
@@ -365,8 +380,7 @@ class MusicClient:
                 if moderated is None:
                     raise
                 job = moderated
-            if on_update is not None:
-                on_update(job)
+            _notify(on_update, job)
         return job
 
     def generate_many(self, requests: Iterable[MusicRequest], concurrency: int | None = None,

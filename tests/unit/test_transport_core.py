@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -385,3 +386,69 @@ def test_sink_renames_on_commit_and_cleans_up_on_error(tmp_path: Path) -> None:
     assert find_cached(job, tmp_path / "out") is None
     (tmp_path / "out" / "p_a.wav").write_bytes(b"x")
     assert find_cached(job, tmp_path / "out") == tmp_path / "out" / "p_a.wav"
+
+
+# ---- drift between the two clients ---------------------------------------------------------------
+
+#: Methods whose I/O necessarily differs (threads vs tasks, client classes). Everything else in
+#: ``AsyncMusicClient`` must be ``MusicClient`` with ``async``/``await`` added.
+_ALLOWED_TO_DIFFER = {"__init__", "close", "generate_many", "watch", "__repr__"}
+
+
+class _Unasync(ast.NodeTransformer):
+    NAMES: ClassVar[dict[str, str]] = {
+        "aiter_bytes": "iter_bytes", "aiter_lines": "iter_lines", "aread": "read",
+        "AsyncIterator": "Iterator", "AsyncMusicClient": "MusicClient",
+    }
+
+    def visit_Await(self, node: ast.Await) -> ast.AST:
+        return self.visit(node.value)
+
+    def visit_AsyncFor(self, node: ast.AsyncFor) -> ast.AST:
+        new = ast.For(target=node.target, iter=node.iter, body=node.body, orelse=node.orelse,
+                      type_comment=None)
+        return self.generic_visit(ast.copy_location(new, node))
+
+    def visit_AsyncWith(self, node: ast.AsyncWith) -> ast.AST:
+        new = ast.With(items=node.items, body=node.body, type_comment=None)
+        return self.generic_visit(ast.copy_location(new, node))
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AST:
+        new = ast.FunctionDef(name=node.name, args=node.args, body=node.body, decorator_list=[],
+                              returns=None, type_comment=None, type_params=[])
+        return self.generic_visit(ast.copy_location(new, node))
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        node.decorator_list, node.returns = [], None
+        return self.generic_visit(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        node.attr = self.NAMES.get(node.attr, node.attr)
+        return self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        node.id = self.NAMES.get(node.id, node.id)
+        return node
+
+
+def _method_bodies(module: str, cls: str) -> dict[str, str]:
+    src = (Path(core.__file__).parent / module).read_text()
+    tree = _Unasync().visit(ast.parse(src))
+    klass = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls)
+    out: dict[str, str] = {}
+    for fn in klass.body:
+        if isinstance(fn, ast.FunctionDef):
+            body = fn.body[1:] if (fn.body and isinstance(fn.body[0], ast.Expr)
+                                   and isinstance(fn.body[0].value, ast.Constant)) else fn.body
+            out[fn.name] = "\n".join(ast.unparse(stmt) for stmt in body)
+    return out
+
+
+def test_the_async_client_is_the_sync_client_plus_await() -> None:
+    sync = _method_bodies("sync.py", "MusicClient")
+    asyn = _method_bodies("async_.py", "AsyncMusicClient")
+    shared = (set(sync) & set(asyn)) - _ALLOWED_TO_DIFFER
+    assert {"_call", "_submit", "_submit_patiently", "_watch", "wait", "_download", "_fetch", "_finish",
+            "resume", "get", "generate"} <= shared
+    drift = {name for name in shared if sync[name] != asyn[name]}
+    assert drift == set(), f"sync and async clients differ in {sorted(drift)}"
