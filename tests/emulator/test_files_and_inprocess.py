@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -227,3 +228,27 @@ def test_written_from_the_specs_not_from_the_client() -> None:
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
                 assert not name.startswith(("minimax_nb.providers", "minimax_nb.transport")), source.name
+
+
+def test_stop_releases_a_caller_held_in_process(clock: FakeClock) -> None:
+    emu = Emulator(clock=clock)  # time never moves: the platform request would wait forever
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        with httpx.Client(transport=emu.transport(), headers=AUTH) as c:
+            try:
+                c.post(f"{emu.base_url('minimax')}/v1/music_generation",
+                       json={"model": "music-2.6", "lyrics": LYRICS})
+            except BaseException as exc:
+                errors.append(exc)
+
+    t = threading.Thread(target=call)
+    t.start()
+    for _ in range(1000):
+        if emu.jobs("minimax"):
+            break
+        t.join(0.01)
+    emu.stop()
+    t.join(10)
+    assert not t.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], httpx.RemoteProtocolError)
