@@ -31,6 +31,13 @@ FLAGS=()
 [ "$(id -u)" = "0" ] && FLAGS+=(--allow-root)
 # No display on Linux: don't try to start a browser, just print the URL.
 [ "$(uname -s)" = "Linux" ] && [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && FLAGS+=(--no-browser)
+# Quiet JupyterLab defaults for this venv only: no news toast over the studio, no update checks.
+OVERRIDES=.venv/share/jupyter/lab/settings/overrides.json
+if [ ! -f "$OVERRIDES" ]; then
+  mkdir -p "$(dirname "$OVERRIDES")"
+  echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' \
+    > "$OVERRIDES"
+fi
 echo
 echo "The studio (provider local: offline, no key), once JupyterLab is up:"
 echo "    http://127.0.0.1:$PORT/lab/tree/notebooks/02_studio.ipynb?token=$TOKEN"
