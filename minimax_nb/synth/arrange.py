@@ -41,9 +41,6 @@ LEVELS: dict[str, float] = {
     "end": 0.0,
 }
 HIGH_SECTIONS = frozenset({"chorus", "post-chorus", "hook"})
-INSTRUMENTAL_SECTIONS = frozenset(
-    {"intro", "inst", "solo", "interlude", "break", "outro", "transition", "build-up"}
-)
 
 
 def stable_seed(*parts: object) -> int:
@@ -105,7 +102,6 @@ def _melody(
     rng: np.random.Generator,
     *,
     high: bool,
-    lead: bool,
 ) -> tuple[list[tuple[float, float, int, int]], int]:
     """Rhythm and pitch for one line. Returns ``([(beat, beats, degree, harmony_degree)], bars)``."""
     unit = preset.note_unit
@@ -170,7 +166,7 @@ def _melody(
     return out, bars
 
 
-def _instrumental_line(rng: np.random.Generator, bars_wanted: int, unit: float) -> Line:
+def _instrumental_line(bars_wanted: int, unit: float) -> Line:
     n = int(bars_wanted * BEATS_PER_BAR / max(unit, 0.5) * 0.6)
     return Line("", tuple(Syllable("la", "a", "", "", True) for _ in range(max(n, 3))))
 
@@ -183,7 +179,6 @@ def arrange(lyrics: str, preset: StylePreset, *, seed: int, style_text: str, ins
     if not has_words:
         sections = [Section(t, (), True) for t in ("intro", "verse", "chorus", "verse", "chorus", "outro")]
         tagged = True
-    rng_song = np.random.default_rng(stable_seed("song", seed, style_text, lyrics))
 
     bars: list[Bar] = []
     notes: list[MelodyNote] = []
@@ -238,8 +233,8 @@ def arrange(lyrics: str, preset: StylePreset, *, seed: int, style_text: str, ins
             chords = add_bars(count, tag, level)
             if tag in ("inst", "solo", "interlude") or instrumental:
                 rng = np.random.default_rng(stable_seed("solo", seed, style_text, occurrence[tag]))
-                line = _instrumental_line(rng, count, preset.note_unit)
-                mel, _ = _melody(line, preset, chords, rng, high=True, lead=True)
+                line = _instrumental_line(count, preset.note_unit)
+                mel, _ = _melody(line, preset, chords, rng, high=True)
                 base_beat = start * BEATS_PER_BAR
                 for beat, beats, deg, _h in mel:
                     notes.append(
@@ -266,7 +261,7 @@ def arrange(lyrics: str, preset: StylePreset, *, seed: int, style_text: str, ins
                 # Chords the phrase will see (progression continues from the current bar).
                 prog = prog_for(tag)
                 ahead = [prog[(bar_index + k) % len(prog)] for k in range(16)]
-                mel, count = _melody(item, preset, ahead, rng, high=high, lead=instrumental)
+                mel, count = _melody(item, preset, ahead, rng, high=high)
                 base_beat = len(bars) * BEATS_PER_BAR
                 add_bars(count, tag, level)
                 base_midi = _voice_base(preset)
@@ -298,5 +293,4 @@ def arrange(lyrics: str, preset: StylePreset, *, seed: int, style_text: str, ins
     for _tag, a, b in sec_spans:
         marked[a] = dataclasses.replace(marked[a], first=True)
         marked[b - 1] = dataclasses.replace(marked[b - 1], last=True)
-    del rng_song
     return Score(tuple(marked), tuple(notes), tuple(sec_spans), tuple(phrases), tagged, accompanied)

@@ -298,7 +298,6 @@ def _chords_bar(
 ) -> None:
     voicing = _chord_midis(preset, bar.chord, sevenths=preset.sevenths)
     if preset.chords == "power":
-        root = voicing[0] if voicing[0] >= 52 else voicing[0] + 12
         root = _bass_midi(preset, bar.chord, 40) + 12.0
         voicing = (root, root + 7.0, root + 12.0)
     if bar.tag == "end":
@@ -445,20 +444,33 @@ def render(
 ) -> Song:
     """Render a song for ``lyrics`` in ``style``. Deterministic for ``(lyrics, style, seed)``.
 
-    This is the offline stand-in for the real model (``minimax_nb offline synth``), not MiniMax's music.
+    This is the offline stand-in for the real model (the "minimax_nb offline synth"), not MiniMax's
+    music. Each lyric line is sung as a phrase of 2, 4 or more bars over the style's chords, bass and
+    drums; the length follows the lyrics, then ``max_duration_s`` caps it.
+
+    How the lyrics shape the arrangement:
+
+    - ``[Verse]``, ``[Chorus]``, ``[Bridge]``… tags: sections. Choruses and hooks are fuller (harmony
+      and doubled voices, a wide pad, crash and open hats, busier chords) and sing a repeated hook;
+      ``[Intro]``/``[Inst]``/``[Solo]``/``[Break]`` without lines are instrumental bars.
+    - A blank line: a one-bar rest in the singing (the band plays on).
+    - ``##…##`` around plain (untagged) lyrics: accompaniment — the full band, an intro and an outro.
+      Plain lyrics without ``##`` get a light backing (chords and bass, no drums). Tagged lyrics are
+      always accompanied.
 
     Args:
-        lyrics: lyrics in MiniMax conventions: lines, blank lines for pauses, ``##…##`` for accompaniment,
-            ``[Verse]``/``[Chorus]``… tags. Empty lyrics give an instrumental song.
-        style: a preset name (see ``STYLE_NAMES``) or free text, mapped by :func:`resolve_style`.
+        lyrics: the lyrics (see above). Empty lyrics give an instrumental song of the default form.
+        style: a preset name (see ``STYLE_NAMES``) or free text, mapped by :func:`resolve_style`; the
+            exact text also seeds the melody, so two unknown styles both sound like pop but differ.
         seed: varies the melody and the sounds.
         sample_rate: output rate in Hz (any rate from 8000 to 48000; MP3 needs one of
             ``SUPPORTED_SAMPLE_RATES``).
-        max_duration_s: the cap on the length; the song fades out at the cap. ``None`` for no cap.
-        instrumental: no singing; a lead instrument plays the melody.
+        max_duration_s: the cap on the length (the minimax-music family caps at 60 s); the song fades
+            out at the cap. ``None`` for no cap.
+        instrumental: no singing; a lead synth plays the melody.
 
     Returns:
-        a :class:`Song` (float32 stereo samples and facts about the arrangement).
+        a :class:`Song` (float32 stereo samples in [-1, 1] and facts about the arrangement).
     """
     if not 8000 <= int(sample_rate) <= 48000:
         raise ValueError(f"sample_rate must be between 8000 and 48000 Hz, got {sample_rate}")
