@@ -141,3 +141,33 @@ def test_resume_finishes_a_job_left_running(tmp_path: Path, offline_env: dict[st
     assert Path(parts[3]).is_file()
     again = run_cli("resume", env=env, cwd=tmp_path)
     assert again.returncode == EXIT_OK and "nothing to resume" in again.stdout
+
+
+def test_jobs_table_filters_and_limits(tmp_path: Path) -> None:
+    from minimax_nb.ledger import Ledger
+    from minimax_nb.models import Job, JobStatus, MusicRequest
+
+    path = tmp_path / "ledger.sqlite"
+    made = []
+    with Ledger(path) as led:
+        plan = [("aimlapi", JobStatus.COMPLETED), ("useapi", JobStatus.RUNNING),
+                ("aimlapi", JobStatus.FAILED)]
+        for i, (provider, status) in enumerate(plan):
+            job = Job(provider=provider, request=MusicRequest(lyrics="la", title=f"Song {i}"), id=f"p{i}")
+            led.record_submitting(job)
+            led.record(job.evolve(status=status))
+            made.append(job)
+        submitting = Job(provider="apiin", request=MusicRequest(lyrics="la", title="Limbo"))
+        led.record_submitting(submitting)
+
+    out = io.StringIO()
+    assert main(["--ledger", str(path), "jobs"], stdout=out, stderr=io.StringIO()) == EXIT_OK
+    rows = out.getvalue().splitlines()[2:6]
+    assert [r.split()[0] for r in rows] == [j.local_id[:8] for j in (*made, submitting)]
+    assert [r.split()[2] for r in rows] == ["completed", "running", "failed", "submitting"]
+
+    out = io.StringIO()
+    args = ["--ledger", str(path), "jobs", "--provider", "aimlapi", "-n", "1"]
+    assert main(args, stdout=out, stderr=io.StringIO()) == EXIT_OK
+    lines = [ln for ln in out.getvalue().splitlines() if ln.startswith(tuple(j.local_id[:8] for j in made))]
+    assert [ln.split()[0] for ln in lines] == [made[2].local_id[:8]]  # the newest aimlapi job only
