@@ -177,7 +177,10 @@ def arrange(lyrics: str, preset: StylePreset, *, seed: int, style_text: str, ins
     has_words = any(isinstance(it, Line) for s in sections for it in s.items)
     accompanied = tagged or any(s.accompanied for s in sections) or instrumental or not has_words
     if not has_words:
-        sections = [Section(t, (), True) for t in ("intro", "verse", "chorus", "verse", "chorus", "outro")]
+        # No words: an instrumental. Keep the user's structure when there is one, else a default form.
+        given = [s.tag for s in sections if s.tag != "song"]
+        form = given if len(given) >= 2 else ["intro", "verse", "chorus", "verse", "chorus", "outro"]
+        sections = [Section(t, (), True) for t in form]
         tagged = True
 
     bars: list[Bar] = []
@@ -231,8 +234,12 @@ def arrange(lyrics: str, preset: StylePreset, *, seed: int, style_text: str, ins
         if not lines:
             count = 4 if tag not in ("break", "transition") else 2
             chords = add_bars(count, tag, level)
-            if tag in ("inst", "solo", "interlude") or instrumental:
-                rng = np.random.default_rng(stable_seed("solo", seed, style_text, occurrence[tag]))
+            if tag in ("inst", "solo", "interlude") or (
+                (instrumental or not has_words) and tag not in ("intro", "outro", "break", "transition")
+            ):
+                rng = np.random.default_rng(
+                    stable_seed("solo", seed, style_text, tag, 1 if high else occurrence[tag])
+                )
                 line = _instrumental_line(count, preset.note_unit)
                 mel, _ = _melody(line, preset, chords, rng, high=True)
                 base_beat = start * BEATS_PER_BAR

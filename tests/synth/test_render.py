@@ -214,3 +214,19 @@ def test_bad_arguments() -> None:
         render("x", sample_rate=4000)
     with pytest.raises(ValueError, match="max_duration_s"):
         render("x", max_duration_s=0)
+
+
+def test_tags_without_words_make_an_instrumental_of_that_form() -> None:
+    song = render("[Intro]\n[Inst]\n[Solo]\n[Outro]", "rock", sample_rate=16000)
+    assert [t for t, _, _ in song.sections] == ["intro", "inst", "solo", "outro"]
+    bar_s = 4 * 60.0 / song.tempo_bpm
+    assert all(b - a == pytest.approx(4 * bar_s, abs=1e-3) for _, a, b in song.sections)
+    # The instrumental sections carry a lead melody; its hook repeats in every chorus of the default form.
+    score = arrange("", resolve_style("pop"), seed=0, style_text="pop", instrumental=False)
+    assert [t for t, _, _ in score.sections] == ["intro", "verse", "chorus", "verse", "chorus", "outro"]
+    chorus_spans = [(a, b) for t, a, b in score.sections if t == "chorus"]
+    tunes = [
+        [(n.beat - 4 * a, n.midi) for n in score.notes if a * 4 <= n.beat < b * 4] for a, b in chorus_spans
+    ]
+    assert tunes[0] and tunes[0] == tunes[1]
+    assert all(n.lead and n.syllable is None for n in score.notes)
