@@ -15,6 +15,7 @@ Exit codes: ``0`` done, ``1`` the job failed or was moderated (or the provider c
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -178,7 +179,7 @@ def _exit_for(job: Job) -> int:
 
 def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     """``generate``: validate, submit, wait with progress, download, print the result."""
-    from minimax_nb.errors import MiniMaxError, ValidationError
+    from minimax_nb.errors import AuthenticationError, MiniMaxError, ValidationError
     from minimax_nb.models import JobStatus, MusicRequest
 
     lyrics = _read_lyrics(args, stdin)
@@ -192,8 +193,19 @@ def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: Text
     except OSError as exc:
         raise UsageError(f"cannot create the output directory {str(output)!r}: {exc}") from None
 
-    with _client(args.provider, model=args.model, account=args.account, ledger=args.ledger,
-                 speed=args.speed, download_dir=output) as client:
+    if args.provider not in (None, "local"):
+        from minimax_nb.providers import get_adapter
+
+        var = get_adapter(args.provider).env_key
+        if not os.environ.get(var):
+            raise UsageError(f"no API key for {args.provider}: set {var} (or try --provider local, offline)")
+    try:
+        client = _client(args.provider, model=args.model, account=args.account, ledger=args.ledger,
+                         speed=args.speed, download_dir=output)
+    except MiniMaxError as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=err)
+        return EXIT_USAGE if isinstance(exc, ValidationError | AuthenticationError) else EXIT_FAILED
+    with client:
         try:
             issues = client.validate(request)
         except ValidationError as exc:  # e.g. an unknown model name

@@ -46,6 +46,18 @@ def test_missing_lyrics_file_is_a_usage_error(tmp_path: Path) -> None:
     assert "absent.txt" in err.getvalue()
 
 
+def test_a_real_provider_without_its_key_is_a_usage_error(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    monkeypatch.delenv("APIIN_API_KEY", raising=False)
+    monkeypatch.setenv("MINIMAX_NB_LEDGER", str(tmp_path / "ledger.sqlite"))
+    err = io.StringIO()
+    args = ["generate", "--provider", "apiin", "--lyrics", "la la", "--style", "pop", "-o", str(tmp_path)]
+    code = main(args, stdout=io.StringIO(), stderr=err)
+    assert code == EXIT_USAGE
+    assert "APIIN_API_KEY" in err.getvalue()
+    assert not (tmp_path / "ledger.sqlite").exists()  # nothing recorded, nothing sent
+
+
 def test_format_table_aligns_columns() -> None:
     text = format_table(("a", "long header"), [("xxxxx", "1"), ("y", "22")])
     lines = text.splitlines()
