@@ -115,7 +115,7 @@ class Player(w.VBox):  # type: ignore[misc]
             self.cover_card.value = (
                 "<div style='width:110px;height:110px;border-radius:6px;background:linear-gradient(135deg,"
                 "#6366f1,#ec4899);color:white;display:flex;align-items:center;justify-content:center;"
-                f"text-align:center;font-size:12px;padding:4px;overflow:hidden'>{_html.esc(title)}</div>")
+                f"text-align:center;font-size:12px;padding:4px;overflow:hidden;word-break:break-word'>{_html.esc(title)}</div>")
 
 
 def _find_cover(audio: Path | None) -> Path | None:
