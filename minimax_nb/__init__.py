@@ -79,7 +79,7 @@ if TYPE_CHECKING:
     from minimax_nb.transport.core import RetryPolicy
     from minimax_nb.transport.polling import PollPolicy
     from minimax_nb.transport.sync import MusicClient
-    from minimax_nb.widgets import studio
+    from minimax_nb.widgets.studio import studio as studio
 
 
 def __getattr__(name: str) -> Any:

@@ -125,8 +125,8 @@ class Job:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "raw", _frozen_mapping(self.raw))
-        if not isinstance(self.status, JobStatus):
-            object.__setattr__(self, "status", JobStatus(self.status))
+        # Accept the plain string a JSON round trip gives back ("completed" -> JobStatus.COMPLETED).
+        object.__setattr__(self, "status", JobStatus(self.status))
 
     @property
     def key(self) -> str:
