@@ -409,7 +409,7 @@ def _drums_bar(
         if preset.open_hat[s] != "." and (level >= 3 or preset.name == "electronic"):
             left.add(pos, kit.sound("open_hat"), 0.2)
     if level >= 3 and bar.first:
-        left.add(clock.at(b0), kit.sound("crash"), 0.28)
+        left.add(clock.at(b0), kit.sound("crash"), 0.13)
 
 
 def _master(mix: Array, sample_rate: int, fade_out_s: float) -> Array:
