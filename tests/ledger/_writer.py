@@ -1,6 +1,8 @@
 """A child process for the ledger tests: writes jobs in a loop, printing each local_id once committed.
 
-    python tests/ledger/_writer.py LEDGER_PATH TAG COUNT   (COUNT 0 = forever)
+    python tests/ledger/_writer.py LEDGER_PATH TAG COUNT [bulk]   (COUNT 0 = forever)
+
+``bulk``: each step writes 200 jobs with one ``record_many`` (one transaction) and prints the step.
 """
 
 from __future__ import annotations
@@ -13,8 +15,16 @@ from minimax_nb.models import Job, JobStatus, MusicRequest
 
 def main() -> None:
     path, tag, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    bulk = len(sys.argv) > 4 and sys.argv[4] == "bulk"
     led = Ledger(path)
     i = 0
+    while bulk and (count == 0 or i < count):
+        jobs = [Job(provider="aimlapi", request=MusicRequest(lyrics=f"{tag} {i} {k}\n" * 40, style=tag),
+                    local_id=f"{tag}-{i}-{k}", id=f"b-{i}-{k}", status=JobStatus.COMPLETED)
+                for k in range(200)]
+        led.record_many(jobs)
+        print(i, flush=True)
+        i += 1
     while count == 0 or i < count:
         job = Job(provider="useapi", request=MusicRequest(lyrics=f"{tag} line {i}\n" * 20, style=tag),
                   local_id=f"{tag}-{i}")

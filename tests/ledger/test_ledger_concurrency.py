@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,35 @@ def test_kill_9_leaves_a_consistent_file_with_every_committed_job(tmp_path: Path
             assert [s for _, s in led.history(lid)][-1] == state
         led.record(Job(provider="useapi", request=MusicRequest(), local_id="after-crash"))
         assert led.state("after-crash") == "queued"
+
+
+def test_kill_9_during_bulk_transactions_leaves_whole_batches(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    Ledger(path).close()
+    proc = subprocess.Popen([sys.executable, str(WRITER), str(path), "bulk", "0", "bulk"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    assert proc.stdout is not None
+    try:
+        for _ in range(5):
+            assert proc.stdout.readline(), proc.stderr.read() if proc.stderr else "writer died"
+        time.sleep(0.013)  # land somewhere inside a later transaction
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    printed = [int(x) for x in proc.stdout.read().split()]
+    last_printed = max([4, *printed])
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = con.execute("SELECT local_id FROM jobs").fetchall()
+        n_history = con.execute("SELECT COUNT(*) FROM history").fetchone()[0]
+        n_data = con.execute("SELECT COUNT(*) FROM job_data").fetchone()[0]
+    finally:
+        con.close()
+    per_batch: dict[int, int] = {}
+    for (lid,) in rows:
+        batch = int(lid.split("-")[1])
+        per_batch[batch] = per_batch.get(batch, 0) + 1
+    assert all(n == 200 for n in per_batch.values()), per_batch  # all of a transaction, or nothing
+    assert set(range(last_printed + 1)) <= set(per_batch)  # every committed batch is there
+    assert n_history == n_data == len(rows)
