@@ -108,19 +108,31 @@ def sing(
     consonants: bool = True,
     breath: float = 0.04,
 ) -> None:
-    """Render ``notes`` into the mono ``bus`` (in place)."""
+    """Render ``notes`` into the mono ``bus`` (in place).
+
+    Small deterministic variations per note (vibrato rate, a few cents of pitch, loudness) keep the
+    voice from sounding mechanical; a soft breath comes before each phrase.
+    """
     sr = sample_rate
     for idx, note in enumerate(notes):
         n = note.length
         if n <= 8:
             continue
-        f0 = float(440.0 * 2.0 ** ((note.midi - 69.0) / 12.0))
+        wobble = ((note.start * 2654435761) % 1000) / 1000.0  # a cheap per-note hash in [0, 1)
+        cents = (wobble - 0.5) * 8.0
+        f0 = float(440.0 * 2.0 ** ((note.midi + cents / 100.0 - 69.0) / 12.0))
+        if consonants and not note.prev_vowel and breath:
+            # An inhale before the phrase.
+            m = int(0.22 * sr)
+            inhale = noise.take("breath", m, idx * 389 + note.start)
+            shape = np.sin(np.linspace(0.0, np.pi, m, dtype=np.float32)) ** 2
+            add_at(bus, note.start - m - int(0.04 * sr), inhale * shape, 0.35 * breath * note.gain)
         f0r = round(f0, 1)
         phase = phase_of(
             f0,
             n,
             sr,
-            vibrato_hz=5.4,
+            vibrato_hz=5.1 + 0.7 * wobble,
             vibrato_depth=vibrato,
             vibrato_delay_s=0.18,
             scoop=note.glide if note.prev_vowel else (0.025 if note.onset != "plosive" else 0.012),
@@ -148,7 +160,7 @@ def sing(
         sig *= env
         if breath:
             sig += breath * env * noise.take("air", n, note.start * 7 + idx * 131)
-        add_at(bus, note.start, sig, 0.5 * note.gain)
+        add_at(bus, note.start, sig, 0.5 * note.gain * (0.9 + 0.2 * wobble))
         if not consonants:
             continue
         # Consonant noises before (onset) and at the end (coda) of the vowel.
