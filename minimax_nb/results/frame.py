@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final
 
@@ -183,32 +184,53 @@ def build_frame_from_rows(rows: Sequence[Sequence[Any]],
     return pd.DataFrame({c: data[c] for c in COLUMNS}, index=pd.RangeIndex(n))
 
 
-def _measure_missing(ledger: Ledger, rows: Sequence[Sequence[Any]],
-                     measure: Callable[[Path], AudioFacts]) -> dict[str, dict[str, Any]]:
-    i_path, i_sha, i_size = (ROW_COLUMNS.index(c) for c in ("audio_path", "audio_sha256", "audio_bytes"))
-    wanted = {r[i_sha]: (r[i_path], r[i_size]) for r in rows if r[i_sha]}
-    facts = ledger.cached_facts(wanted, FACTS_VERSION)
-    fresh: dict[str, dict[str, Any]] = {}
-    for sha, (path, size) in wanted.items():
-        if sha in facts or sha in fresh:
-            continue
+def _measure_one(candidates: Sequence[tuple[str, int | None]],
+                 measure: Callable[[Path], AudioFacts]) -> dict[str, Any] | None:
+    for path, size in candidates:
         p = Path(path)
         try:
             if not p.is_file() or (size is not None and p.stat().st_size != size):
                 continue  # gone or changed since it was saved: not the file the ledger knows
-            fresh[sha] = measure(p).to_dict()
+            return measure(p).to_dict()
         except Exception:  # an undecodable file leaves its measured columns empty
             continue
+    return None
+
+
+def _measure_missing(ledger: Ledger, rows: Sequence[Sequence[Any]],
+                     measure: Callable[[Path], AudioFacts], workers: int | None = None,
+                     ) -> dict[str, dict[str, Any]]:
+    i_path, i_sha, i_size = (ROW_COLUMNS.index(c) for c in ("audio_path", "audio_sha256", "audio_bytes"))
+    wanted: dict[str, list[tuple[str, int | None]]] = {}
+    for r in rows:
+        if r[i_sha]:
+            wanted.setdefault(r[i_sha], []).append((r[i_path], r[i_size]))
+    facts = ledger.cached_facts(wanted, FACTS_VERSION)
+    todo = [sha for sha in wanted if sha not in facts]
+    if not todo:
+        return facts
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1)
+    if workers <= 1 or len(todo) == 1:
+        measured = [_measure_one(wanted[sha], measure) for sha in todo]
+    else:  # decoding and the FFTs release the GIL: threads overlap them
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minimax_nb-measure") as pool:
+            measured = list(pool.map(lambda sha: _measure_one(wanted[sha], measure), todo))
+    fresh = {sha: m for sha, m in zip(todo, measured, strict=True) if m is not None}
     if fresh:
         ledger.store_facts(fresh, FACTS_VERSION)
     return {**facts, **fresh}
 
 
 def build_frame(ledger: Ledger, measure: bool = True, *, provider: str | None = None,
-                measurer: Callable[[Path], AudioFacts] = measure_file) -> pd.DataFrame:
-    """One row per job of ``ledger``; audio measured (and cached by sha256 in the ledger) when ``measure``."""
+                measurer: Callable[[Path], AudioFacts] = measure_file,
+                workers: int | None = None) -> pd.DataFrame:
+    """One row per job of ``ledger``; audio measured (and cached by sha256 in the ledger) when ``measure``.
+
+    New files are measured on ``workers`` threads (default: up to 4).
+    """
     rows = ledger.rows(provider)
-    facts = _measure_missing(ledger, rows, measurer) if measure else None
+    facts = _measure_missing(ledger, rows, measurer, workers) if measure else None
     return build_frame_from_rows(rows, facts)
 
 

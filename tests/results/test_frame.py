@@ -184,3 +184,22 @@ def test_the_frame_is_the_users_to_edit(ledger: Ledger) -> None:
         df.loc[0, column] = df.loc[1, column]
     df["note"] = "mine"
     assert df.loc[0, "job_id"] == df.loc[1, "job_id"]
+
+
+def test_many_files_measured_on_threads_match_one_by_one(tmp_path: Path) -> None:
+    levels = [-3.0, -9.0, -15.0, -21.0, -27.0]
+    frames = []
+    for workers in (1, 3):
+        with Ledger(tmp_path / f"l{workers}.sqlite") as led:
+            for k, db in enumerate(levels):
+                path = tmp_path / f"s{k}.wav"
+                sha, size = write_wav(path, sine(db, 1.0, 16000), 16000)
+                job = finished_job("useapi", "pop", queue=1, generation=1, offset=k)
+                led.record(job)
+                led.record_audio(job, path, sha, size)
+            frames.append(build_frame(led, workers=workers))
+    assert frames[1]["peak_dbfs"].tolist() == pytest.approx(levels, abs=0.01)
+    pd.testing.assert_frame_equal(frames[0].drop(columns=["local_id", "created_at", "submitted_at",
+                                                          "started_at", "finished_at", "job_id"]),
+                                  frames[1].drop(columns=["local_id", "created_at", "submitted_at",
+                                                          "started_at", "finished_at", "job_id"]))
