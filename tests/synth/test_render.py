@@ -230,3 +230,27 @@ def test_tags_without_words_make_an_instrumental_of_that_form() -> None:
     ]
     assert tunes[0] and tunes[0] == tunes[1]
     assert all(n.lead and n.syllable is None for n in score.notes)
+
+
+def test_deterministic_across_processes() -> None:
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib; from minimax_nb.synth import render; "
+        "s = render('[Verse]\\nsame words every time\\n[Chorus]\\nla la la', 'some unknown style', seed=5,"
+        " sample_rate=16000); print(hashlib.sha256(s.samples.tobytes()).hexdigest())"
+    )
+    here = render(
+        "[Verse]\nsame words every time\n[Chorus]\nla la la", "some unknown style", seed=5, sample_rate=16000
+    )
+    digests = set()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=True
+        )
+        digests.add(out.stdout.strip())
+    assert digests == {hashlib.sha256(here.samples.tobytes()).hexdigest()}
