@@ -63,6 +63,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--jobs", type=int, default=100_000)
     ap.add_argument("--writes", type=int, default=2000)
+    ap.add_argument("--songs", type=int, default=8, help="synth songs for the measurement bench (0: skip)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.sqlite"
@@ -115,6 +116,49 @@ def main() -> None:
             show("record: status change again", timed(led.record, running))
             show("record: same status (no history row)", timed(led.record, running))
             show("record: to a final status", timed(led.record, done))
+
+        if args.songs:
+            bench_measure(Path(tmp), args.songs)
+
+
+def bench_measure(tmp: Path, songs: int) -> None:
+    """results() on a ledger of synth songs: first (decode + measure), then cached."""
+    try:
+        from minimax_nb.synth import PRESETS, encode, render
+    except ImportError:  # pragma: no cover
+        print("measure: minimax_nb.synth not available, skipped")
+        return
+    import hashlib
+
+    from minimax_nb.results.frame import build_frame
+
+    names = list(PRESETS)
+    lyrics = "[Verse]\nHello world here we go\nSinging in the rain today\n[Chorus]\nSing it loud\nAll night"
+    total_s = 0.0
+    paths = []
+    for i in range(songs):
+        song = render(lyrics, names[i % len(names)], seed=i)
+        total_s += song.duration_s
+        path = tmp / f"song{i}.mp3"
+        path.write_bytes(encode(song, "mp3", bitrate=128000))
+        paths.append(path)
+    for workers in (1, None):
+        with Ledger(tmp / f"measure-{workers}.sqlite") as led:
+            for i, path in enumerate(paths):
+                data = path.read_bytes()
+                job = Job(provider="local", request=MusicRequest(lyrics=lyrics), status=JobStatus.COMPLETED,
+                          local_id=f"m{i}")
+                led.record(job)
+                led.record_audio(job, path, hashlib.sha256(data).hexdigest(), len(data))
+            t = time.perf_counter()
+            build_frame(led, workers=workers)
+            first = time.perf_counter() - t
+            t = time.perf_counter()
+            build_frame(led, workers=workers)
+            cached = time.perf_counter() - t
+        label = "1 thread" if workers == 1 else "default threads"
+        print(f"measure {songs} MP3 songs ({total_s:.0f} s of audio), {label}: first results() "
+              f"{first:.2f} s ({total_s / first:.0f}x real time), cached {cached * 1000:.1f} ms")
 
 
 if __name__ == "__main__":
