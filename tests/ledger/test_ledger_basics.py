@@ -230,3 +230,54 @@ def test_a_forked_child_gets_its_own_connection(led: Ledger) -> None:
     assert led.state("from-child") == "running"
     led.record(parent_job.evolve(status=JobStatus.RUNNING))  # and the parent's connection still works
     assert led.state(parent_job.local_id) == "running"
+
+
+V1_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta VALUES ('schema_version', '1');
+CREATE TABLE jobs (
+    local_id TEXT PRIMARY KEY, provider TEXT NOT NULL, account TEXT, model TEXT, provider_id TEXT,
+    state TEXT NOT NULL, title TEXT, style TEXT, lyrics TEXT, lyrics_chars INTEGER, bitrate INTEGER,
+    sample_rate INTEGER, audio_format TEXT, instrumental INTEGER, error TEXT, duration_s REAL,
+    created_us INTEGER, submitted_us INTEGER, started_us INTEGER, finished_us INTEGER,
+    updated_us INTEGER NOT NULL, note TEXT, request_json TEXT NOT NULL, job_json TEXT NOT NULL);
+CREATE INDEX jobs_state ON jobs (state, provider);
+CREATE INDEX jobs_provider ON jobs (provider, created_us);
+CREATE INDEX jobs_provider_id ON jobs (provider, provider_id);
+CREATE TABLE history (seq INTEGER PRIMARY KEY AUTOINCREMENT, local_id TEXT NOT NULL, at_us INTEGER NOT NULL,
+                      state TEXT NOT NULL);
+CREATE INDEX history_job ON history (local_id, seq);
+CREATE TABLE audio (local_id TEXT PRIMARY KEY, path TEXT NOT NULL, sha256 TEXT NOT NULL,
+                    size INTEGER NOT NULL, saved_us INTEGER NOT NULL);
+CREATE TABLE audio_facts (sha256 TEXT NOT NULL, version INTEGER NOT NULL, facts TEXT NOT NULL,
+                          PRIMARY KEY (sha256, version));
+INSERT INTO jobs VALUES ('old-1', 'useapi', NULL, NULL, 'x1', 'completed', NULL, 'pop', 'old', 3, NULL, NULL,
+    NULL, 0, NULL, NULL, 1795433542426109, NULL, NULL, 1795433542426866, 1795433542426930, NULL,
+    '{"lyrics":"old","style":"pop","instrumental":false,"extra":{}}',
+    '{"provider":"useapi","request":{"lyrics":"old"},"status":"completed","id":"x1","local_id":"old-1",
+      "created_at":"2026-11-23T11:32:22.426109+00:00","finished_at":"2026-11-23T11:32:22.426866+00:00",
+      "raw":{}}');
+INSERT INTO history (local_id, at_us, state) VALUES ('old-1', 1795433542426225, 'submitting'),
+    ('old-1', 1795433542426678, 'completed');
+"""
+
+
+def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "v1.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript(V1_SCHEMA)
+    con.close()
+    with Ledger(path) as led:
+        job = led.get("old-1")
+        assert job is not None and job.id == "x1" and job.status is JobStatus.COMPLETED
+        assert job.request.lyrics == "old" and job.request.style == "pop"
+        assert [s for _, s in led.history("old-1")] == ["submitting", "completed"]
+        new = make_job()
+        led.record(new)
+        assert led.state(new.local_id) == "queued"
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+        assert "job_json" not in {r[1] for r in con.execute("PRAGMA table_info(jobs)")}
+    finally:
+        con.close()
