@@ -9,7 +9,8 @@ threads run whatever the kernel does; the browser tests prove that the monitor m
 - Updates are *coalesced*: a worker only stores the latest state and marks the run dirty. One ticker
   thread calls ``flush()`` every ``interval`` seconds (default 0.25 s), which hands each changed or
   still-running run to the listeners (the panels) once. So a row gets at most ``1 / interval`` updates a
-  second, however fast the client reports, and a hundred jobs cannot flood the front end.
+  second, however fast the client reports; with more than ``rows_per_tick`` (25) active runs the interval
+  stretches in proportion, so a hundred jobs cannot flood the front end.
 - Every exception (client, listener) is kept on the run or handed to ``on_error``: never swallowed.
 - API keys live in memory only (the client cache); they never appear in a repr.
 """
@@ -133,6 +134,8 @@ class Bridge:
         self._notified: dict[str, int] = {}
         self._listeners: list[Listener] = []
         self._futures: set[Future[Any]] = set()
+        #: Active runs one flush interval serves before the interval stretches (see ``tick_interval``).
+        self.rows_per_tick = 25
         self.on_error: Callable[[BaseException, str], None] | None = None
         self.errors: list[tuple[str, BaseException]] = []
         self._wake = threading.Event()
@@ -327,6 +330,13 @@ class Bridge:
         finally:
             self._wake.set()
 
+    def tick_interval(self) -> float:
+        """Seconds to the next flush: ``interval``, stretched when many runs are active so the front end
+        gets at most about ``rows_per_tick / interval`` row updates a second in all."""
+        with self._lock:
+            active = sum(1 for r in self._runs.values() if r.watching and not r.done)
+        return self._interval * max(1.0, active / self.rows_per_tick)
+
     def _running(self) -> bool:
         return not self._closed
 
@@ -336,7 +346,7 @@ class Bridge:
             if not self._running():
                 break
             self.flush()
-            time.sleep(self._interval)
+            time.sleep(self.tick_interval())
             with self._lock:
                 busy = bool(self._dirty) or any(r.watching and not r.done for r in self._runs.values())
             if not busy:

@@ -18,23 +18,27 @@ _BAR_STYLES = {"completed": "success", "moderated": "warning", "failed": "danger
 
 
 class MonitorRow(w.HBox):  # type: ignore[misc]
-    """The widgets of one run. ``update`` only assigns values that changed (no message otherwise)."""
+    """The widgets of one run: title, status, progress bar, ``info`` (elapsed time and error), stop.
+
+    ``update`` only assigns values that changed, and the bar's value and colour go in one message, so a
+    flush costs a row at most one bar message plus one ``info`` message a second (elapsed time); the
+    status and title change a few times in a job's life.
+    """
 
     def __init__(self, run: Run, on_stop: Callable[[str], None]) -> None:
         self.run_id = run.id
         self.title = w.HTML(layout=w.Layout(width="28%"))
         self.status = w.HTML(layout=w.Layout(width="100px"))
         self.bar = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="20%"))
-        self.elapsed = w.HTML(layout=w.Layout(width="60px"))
-        self.error = w.HTML(layout=w.Layout(flex="1 1 auto", width="auto"))
+        self.info = w.HTML(layout=w.Layout(flex="1 1 auto", width="auto"))
         self.stop = w.Button(description="stop watching", layout=w.Layout(width="auto", min_width="130px"),
                              tooltip="stop updating this row (the job goes on and is saved in the ledger)")
         self.stop.on_click(lambda _: on_stop(self.run_id))
-        super().__init__([self.title, self.status, self.bar, self.elapsed, self.error, self.stop],
+        super().__init__([self.title, self.status, self.bar, self.info, self.stop],
                          layout=w.Layout(align_items="center", width="100%"))
         self.add_class("mnb-monitor-row")
         self.status.add_class("mnb-row-status")
-        self.elapsed.add_class("mnb-row-elapsed")
+        self.info.add_class("mnb-row-info")
         self.bar.add_class("mnb-row-bar")
 
     def update(self, run: Run, now: float) -> None:
@@ -44,12 +48,16 @@ class MonitorRow(w.HBox):  # type: ignore[misc]
                  f"{_html.esc(run.provider)}{' · ' + _html.esc(run.model) if run.model else ''}</span>")
         self._set(self.title, "value", title)
         self._set(self.status, "value", _html.status_badge(state))
-        self._set(self.bar, "value", round(run.progress(now), 2))
-        self._set(self.bar, "bar_style", _BAR_STYLES.get(run.state, ""))
-        self._set(self.elapsed, "value", _html.format_elapsed(run.elapsed(now)))
-        err = (f"<span style='color:#b91c1c;font-size:11px'>{_html.esc(run.error)}</span>"
-               if run.error else "")
-        self._set(self.error, "value", err)
+        value, style = round(run.progress(now), 2), _BAR_STYLES.get(run.state, "")
+        if (self.bar.value, self.bar.bar_style) != (value, style):
+            with self.bar.hold_sync():  # one message for both
+                self.bar.value, self.bar.bar_style = value, style
+        info = (f"<span class='mnb-row-elapsed' style='display:inline-block;width:44px'>"
+                f"{_html.format_elapsed(run.elapsed(now))}</span>")
+        if run.error:
+            info += ("<span class='mnb-row-error' style='color:#b91c1c;font-size:11px'>"
+                     f"{_html.esc(run.error)}</span>")
+        self._set(self.info, "value", info)
         self._set(self.stop, "disabled", run.done or not run.watching)
 
     @staticmethod

@@ -176,7 +176,7 @@ def test_studio_shows_client_failures_in_the_monitor(comms, catalog, make_factor
         s.generate()
         assert bridge.wait_idle(10)
         row = next(iter(s.monitor.rows.values()))
-        assert "error" in row.status.value and "refused &lt;here&gt;" in row.error.value
+        assert "error" in row.status.value and "refused &lt;here&gt;" in row.info.value
         assert row.bar.bar_style == "danger"
     finally:
         s.close()
