@@ -78,6 +78,7 @@ class EmuJob:
     _audio: RenderedAudio | None = dataclasses.field(default=None, repr=False)
     _cover: bytes | None = dataclasses.field(default=None, repr=False)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
+    _cover_lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
 
     def phase(self, now: float) -> Phase:
         """The job's phase at time ``now``."""
@@ -115,7 +116,7 @@ class EmuJob:
 
     def cover(self) -> bytes:
         """The cover PNG, rendered on first use and cached."""
-        with self._lock:
+        with self._cover_lock:
             if self._cover is None:
                 self._cover = render_cover(self.title or "Untitled", self.style or self.prompt, self.seed)
             return self._cover
