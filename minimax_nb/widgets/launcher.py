@@ -132,6 +132,7 @@ class Launcher(w.VBox):  # type: ignore[misc]
         self._api_key = key.strip() if key and key.strip() else None
         self._refresh_key_status()
         self._refresh_generate()
+        self._emit_change()  # e.g. useapi's styles can load now
 
     def spec(self) -> ModelSpec | None:
         """The chosen model's spec."""
@@ -273,7 +274,9 @@ class Launcher(w.VBox):  # type: ignore[misc]
             self.cost.value = f'<span style="color:#6b7280">cost: {_html.esc(e)}</span>'
             return
         n = int(self.variants.value)
-        if one is None:
+        if self.provider.value == LOCAL:
+            self.cost.value = '<span style="color:#6b7280">free (offline emulator)</span>'
+        elif one is None:
             self.cost.value = '<span style="color:#6b7280">cost: unknown</span>'
         else:
             self.cost.value = (f'<span title="estimate">≈ ${one * n:.2f}'

@@ -120,9 +120,11 @@ def test_batches_above_the_threshold_ask_first(comms, catalog) -> None:  # type:
 def test_cost_unknown_when_no_price(comms, catalog) -> None:  # type: ignore[no-untyped-def]
     from minimax_nb.models import MusicRequest
 
-    lw = Launcher(catalog=catalog, provider="local", env={})
+    lw = Launcher(catalog=catalog, provider="useapi", env={"USEAPI_API_TOKEN": "t"})
     lw.set_request(MusicRequest(lyrics="la"))
     assert "unknown" in lw.cost.value
+    lw.provider.value = "local"
+    assert "free (offline emulator)" in lw.cost.value
 
 
 def test_callback_errors_show_in_the_panel(comms, catalog) -> None:  # type: ignore[no-untyped-def]
@@ -134,3 +136,11 @@ def test_callback_errors_show_in_the_panel(comms, catalog) -> None:  # type: ign
     lw.on_generate(boom)
     lw.generate.click()
     assert "RuntimeError" in lw.errors.value and "generate &lt;failed&gt;" in lw.errors.value
+
+
+def test_entering_a_key_tells_the_listeners(comms, catalog, front_end) -> None:  # type: ignore[no-untyped-def]
+    lw = Launcher(catalog=catalog, provider="useapi", env={})
+    changes = []
+    lw.on_change(lambda: changes.append(lw.key_source()))
+    front_end(lw.key, value="typed-key")
+    assert changes[-1] == "entered"

@@ -263,3 +263,18 @@ def test_earlier_jobs_come_from_the_ledger(comms, catalog, make_factory, tmp_pat
                  lyrics="la")
     assert off.table.tools.children == ()
     off.close()
+
+
+def test_useapi_styles_load_once_a_key_is_entered(comms, catalog, make_factory, front_end) -> None:  # type: ignore[no-untyped-def]
+    s = Studio("useapi", catalog=catalog, bridge=Bridge(make_factory(), ticker=False), frame=jobs_frame,
+               env={}, lyrics="la")
+    try:
+        assert s.composer.style_id.options[0][0] == "(needs a key to load styles)"
+        assert s.launcher.generate.disabled
+        front_end(s.launcher.key, value="typed-token")
+        assert s.bridge.wait_idle(10)
+        assert [v for _, v in s.composer.style_id.options] == ["s1", "s2"]
+        assert not s.launcher.generate.disabled
+        assert s.launcher.key.value == ""
+    finally:
+        s.close()

@@ -94,3 +94,11 @@ def test_useapi_studio_against_the_emulator(comms, offline) -> None:  # type: ig
         finally:
             s.close()
 
+
+
+def test_studio_is_the_lazy_public_name() -> None:
+    import minimax_nb
+    import minimax_nb.widgets
+
+    assert minimax_nb.studio is minimax_nb.widgets.studio
+    assert "studio" in dir(minimax_nb)
