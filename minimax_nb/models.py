@@ -148,7 +148,7 @@ class Job:
         return new
 
     def raise_for_status(self) -> Job:
-        """Raise ``ModerationError``/``JobFailedError``/``JobCancelledError`` for such a job; else return it."""
+        """Raise ``ModerationError`` (moderated) or ``JobFailedError`` (failed, cancelled); else return it."""
         from minimax_nb.errors import JobFailedError, ModerationError
 
         if self.status is JobStatus.MODERATED:
