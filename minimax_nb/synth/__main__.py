@@ -14,6 +14,7 @@ from pathlib import Path
 from minimax_nb.synth.cover import cover_png
 from minimax_nb.synth.encode import encode, mp3_bitrate
 from minimax_nb.synth.mix import render
+from minimax_nb.synth.styles import PRESETS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--lyrics-file", type=Path, help="a text file with the lyrics ('-' reads stdin)")
     src.add_argument("--lyrics", help="the lyrics as text (use \\n for new lines)")
     p.add_argument("--style", default="pop", help="a preset name or free text (default: pop)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="output file: .mp3 or .wav")
+    p.add_argument("-o", "--output", type=Path, help="output file: .mp3 or .wav")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sample-rate", type=int, default=44100)
     p.add_argument("--bitrate", type=int, default=None, help="MP3 bits per second (default 128000)")
@@ -34,12 +35,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--instrumental", action="store_true")
     p.add_argument("--cover", type=Path, help="also write a PNG cover here")
     p.add_argument("--title", default=None, help="the title on the cover (default: the output's name)")
+    p.add_argument("--list-styles", action="store_true", help="print the style presets and exit")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list_styles:
+        for preset in PRESETS.values():
+            print(
+                f"{preset.name:<11} {preset.tempo_bpm:>4g} bpm  {preset.key:<9} "
+                f"{preset.chords}, {preset.bass} bass"
+            )
+        return 0
+    if args.output is None:
+        parser.error("the following arguments are required: -o/--output")
     if args.lyrics_file is not None:
         lyrics = sys.stdin.read() if str(args.lyrics_file) == "-" else args.lyrics_file.read_text("utf-8")
     else:

@@ -189,3 +189,16 @@ def test_cli_wav_and_errors(tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode == 2 and "mp3 or .wav" in bad.stderr
+
+
+def test_cli_lists_styles() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "minimax_nb.synth", "--list-styles"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0
+    names = [line.split()[0] for line in proc.stdout.splitlines()]
+    assert names == ["pop", "rock", "electronic", "jazz", "lo-fi", "ballad", "folk", "hip-hop"]
