@@ -210,10 +210,10 @@ def _measure_missing(ledger: Ledger, rows: Sequence[Sequence[Any]],
     if not todo:
         return facts
     if workers is None:
-        workers = min(4, os.cpu_count() or 1)
+        workers = 1
     if workers <= 1 or len(todo) == 1:
         measured = [_measure_one(wanted[sha], measure) for sha in todo]
-    else:  # decoding and the FFTs release the GIL: threads overlap them
+    else:  # numpy's FFTs and the decoder release the GIL for part of the work
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minimax_nb-measure") as pool:
             measured = list(pool.map(lambda sha: _measure_one(wanted[sha], measure), todo))
     fresh = {sha: m for sha, m in zip(todo, measured, strict=True) if m is not None}
@@ -227,7 +227,8 @@ def build_frame(ledger: Ledger, measure: bool = True, *, provider: str | None = 
                 workers: int | None = None) -> pd.DataFrame:
     """One row per job of ``ledger``; audio measured (and cached by sha256 in the ledger) when ``measure``.
 
-    New files are measured on ``workers`` threads (default: up to 4).
+    New files are measured one after the other, or on ``workers`` threads (on a 2-core machine
+    under load that gained nothing: ``bench/bench_ledger.py`` prints both).
     """
     rows = ledger.rows(provider)
     facts = _measure_missing(ledger, rows, measurer, workers) if measure else None
