@@ -21,12 +21,20 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from minimax_nb.emulator.files import RenderedAudio, render_audio, render_cover
 
-__all__ = ["AccountBusy", "EmuJob", "Engine", "Phase"]
+__all__ = ["AccountBusy", "EmuJob", "Engine", "NoBalance", "Phase", "TooManyActive"]
+
+
+class NoBalance(Exception):
+    """The provider's balance (songs it will still sell) is spent."""
+
+
+class TooManyActive(Exception):
+    """The provider already runs as many generations as its concurrency limit allows."""
 
 
 class AccountBusy(Exception):
@@ -139,6 +147,8 @@ class Engine:
         moderate_words: Iterable[str] = ("forbiddenword",),
         post_moderate_words: Iterable[str] = ("postmoderated",),
         prerender: bool = True,
+        balance: Mapping[str, int] | None = None,
+        max_active: Mapping[str, int] | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
@@ -155,6 +165,10 @@ class Engine:
         self.accepted: Counter[str] = Counter()
         self.restarts = 0
         self.prerender = prerender
+        #: songs each listed provider will still sell (absent: unlimited)
+        self.balance: dict[str, int] = dict(balance or {})
+        #: generations each listed provider runs at once at most (absent: unlimited)
+        self.max_active: dict[str, int] = dict(max_active or {})
         self._render_queue: queue.SimpleQueue[EmuJob] = queue.SimpleQueue()
         self._render_thread: threading.Thread | None = None
 
@@ -189,13 +203,23 @@ class Engine:
         ``fields`` are ``EmuJob`` fields (``lyrics``, ``prompt``, ``style``, ``model`` …). Moderation is
         decided here from the word lists unless ``moderated``/``post_moderated`` are given. With
         ``exclusive=True`` raise ``AccountBusy`` when ``fields["account"]`` still runs a job (checked
-        and created under one lock).
+        and created under one lock). Raise ``TooManyActive`` beyond ``max_active[provider]`` and
+        ``NoBalance`` once ``balance[provider]`` is spent (each created job costs one).
         """
         with self._lock:
             if exclusive:
                 active = self.busy(provider, fields.get("account"))
                 if active is not None:
                     raise AccountBusy(active)
+            if provider in self.max_active:
+                now = self.clock()
+                running = sum(1 for j in self._jobs.values() if j.provider == provider and j.is_active(now))
+                if running >= self.max_active[provider]:
+                    raise TooManyActive(f"{provider} runs {running} generations already")
+            if provider in self.balance:
+                if self.balance[provider] <= 0:
+                    raise NoBalance(f"{provider} balance is spent")
+                self.balance[provider] -= 1
             self._seq += 1
             seq = self._seq
             jid = job_id() if callable(job_id) else job_id

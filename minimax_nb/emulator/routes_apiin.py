@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from minimax_nb.emulator.common import Context, Endpoint, json_response, parse_json_body, retry_after_header
-from minimax_nb.emulator.engine import Phase
+from minimax_nb.emulator.engine import NoBalance, Phase, TooManyActive
 
 __all__ = ["BITRATES", "SAMPLE_RATES", "error", "routes"]
 
@@ -72,11 +72,16 @@ class _Routes:
         if problems:
             return error(400, "Invalid parameters: " + "; ".join(problems))
         assert isinstance(prompt, str) and isinstance(lyrics, str)
-        job = self.ctx.engine.create(
-            PROVIDER, lambda: f"n{self.ctx.engine.rand_alnum(10)}_minimax", model="minimax-music",
-            lyrics=lyrics, prompt=prompt, style=prompt, title="", sample_rate=int(rate), bitrate=int(bitrate),
-            fmt="mp3", instrumental=not lyrics.strip(), max_duration_s=60.0,
-        )
+        try:
+            job = self.ctx.engine.create(
+                PROVIDER, lambda: f"n{self.ctx.engine.rand_alnum(10)}_minimax", model="minimax-music",
+                lyrics=lyrics, prompt=prompt, style=prompt, title="", sample_rate=int(rate),
+                bitrate=int(bitrate), fmt="mp3", instrumental=not lyrics.strip(), max_duration_s=60.0,
+            )
+        except NoBalance:
+            return error(402, "Insufficient credits: a song costs 30 credits")
+        except TooManyActive:
+            return error(429, "Too many concurrent tasks", retry_after=1)
         return _envelope({"task_id": job.id, "status": "IN_PROGRESS"})
 
     async def poll(self, request: Request) -> Response:

@@ -8,7 +8,9 @@ From PROVIDERS.md §4 and docs/WIRE.md:
   "status_msg": "success"}}``.
 - Errors are HTTP 200 with a non-zero ``base_resp.status_code``: 1004 (no key), 2049 (wrong key),
   2013 (invalid parameters), 1026 (input sensitive: moderated at submit), 1027 (output sensitive:
-  the post-moderation word list, answered once the song is made), 1002 (rate limit: the ``429`` fault).
+  the post-moderation word list, answered once the song is made), 1002 (rate limit: the ``429`` fault),
+  1008 (insufficient balance: ``Emulator(balance={"minimax": n})`` spent), 1041 (more generations at
+  once than ``Emulator(minimax_concurrency=n)``).
 - ``output_format``: ``hex`` (the platform's default) or ``url``. ``stream: true`` answers
   ``text/event-stream``: ``data: {"data": {"audio": <hex chunk>, "status": 1}, "trace_id"}`` events as the
   song renders, then ``{"data": {"audio": "", "status": 2}, "trace_id", "extra_info", "base_resp"}``.
@@ -27,7 +29,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from minimax_nb.emulator.common import Context, Endpoint, json_response, parse_json_body, retry_after_header
-from minimax_nb.emulator.engine import EmuJob
+from minimax_nb.emulator.engine import EmuJob, NoBalance, TooManyActive
 from minimax_nb.emulator.files import RenderedAudio
 
 __all__ = ["MODELS", "error", "routes"]
@@ -60,8 +62,9 @@ MODELS: dict[str, _Model] = {
     "music-cover": _Model(0, 2000, False, 0, 3500, False, cover=True),
 }
 _STATUS_MSG = {1000: "unknown error", 1001: "timeout", 1002: "rate limit exceeded", 1004: "not authorized",
-               1024: "internal error", 1026: "input sensitive", 1027: "output sensitive",
-               1033: "system error", 2013: "invalid params", 2049: "invalid api key"}
+               1008: "insufficient balance", 1024: "internal error", 1026: "input sensitive",
+               1027: "output sensitive", 1033: "system error", 1041: "conn limit", 2013: "invalid params",
+               2049: "invalid api key"}
 _HTTP_FAULT_CODES = {500: 1024, 502: 1033, 503: 1033}
 
 
@@ -155,12 +158,17 @@ class _Routes:
             return base_error(1026, trace_id=trace_id)
         setting = body.get("audio_setting") or {}
         instrumental = bool(body.get("is_instrumental", False)) or not str(lyrics).strip()
-        job = self.ctx.engine.create(
-            PROVIDER, trace_id, model=str(body["model"]), lyrics=lyrics, prompt=prompt, style=prompt or "pop",
-            title="", sample_rate=int(setting.get("sample_rate", 44100)),
-            bitrate=int(setting.get("bitrate", 256000)), fmt=str(setting.get("format", "mp3")),
-            instrumental=instrumental, max_duration_s=model.max_duration_s,
-        )
+        try:
+            job = self.ctx.engine.create(
+                PROVIDER, trace_id, model=str(body["model"]), lyrics=lyrics, prompt=prompt,
+                style=prompt or "pop", title="", sample_rate=int(setting.get("sample_rate", 44100)),
+                bitrate=int(setting.get("bitrate", 256000)), fmt=str(setting.get("format", "mp3")),
+                instrumental=instrumental, max_duration_s=model.max_duration_s,
+            )
+        except NoBalance:
+            return base_error(1008, trace_id=trace_id)
+        except TooManyActive:
+            return base_error(1041, trace_id=trace_id)
         if body.get("stream", False):
             return StreamingResponse(self._stream(job), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache"})

@@ -225,6 +225,10 @@ class Emulator:
         clock: a ``() -> float`` unix-time clock (default ``time.time``), for tests.
         prerender: start rendering each song in a background thread as soon as it is submitted (else
             on first need: at completion or download).
+        balance: songs ``"apiin"`` and ``"minimax"`` will still sell; once spent apiin answers
+            ``402 insufficient_credits`` and the platform ``1008``. Absent: unlimited.
+        minimax_concurrency: generations the platform runs at once (its documented limits are 3 for
+            free accounts, 20 paid); beyond it, ``1041``. ``None``: unlimited.
     """
 
     def __init__(
@@ -241,6 +245,8 @@ class Emulator:
         url_ttl_s: float = 86400.0,
         clock: Callable[[], float] | None = None,
         prerender: bool = True,
+        balance: Mapping[str, int] | None = None,
+        minimax_concurrency: int | None = None,
     ) -> None:
         self.speed = float(speed)
         self.seed = seed
@@ -253,7 +259,12 @@ class Emulator:
             if faults is not None:
                 self.faults.load(faults if isinstance(faults, str | Path) else list(faults))  # type: ignore[arg-type]
         self.engine = Engine(speed=speed, seed=seed, clock=clock, moderate_words=moderate_words,
-                             post_moderate_words=post_moderate_words, prerender=prerender)
+                             post_moderate_words=post_moderate_words, prerender=prerender,
+                             balance=balance,
+                             max_active={"minimax": minimax_concurrency} if minimax_concurrency else None)
+        unknown = set(balance or {}) - {"apiin", "minimax"}
+        if unknown:
+            raise ValueError(f"balance is emulated for apiin and minimax only, not {sorted(unknown)}")
         self._ctx = Context(engine=self.engine, faults=self.faults, signer=UrlSigner(secrets.token_bytes(32)),
                             keys=_normalize_keys(keys), useapi_accounts=tuple(useapi_accounts),
                             url_ttl_s=url_ttl_s)

@@ -125,3 +125,10 @@ def test_post_moderated_audio_404(emu: Emulator, http: httpx.Client) -> None:
     done = wait_final(http, emu, r.json()["data"]["task_id"])
     assert done["status"] == "completed"
     assert http.get(done["audio_url"]).status_code == 404
+
+
+def test_insufficient_credits_402(http: httpx.Client) -> None:
+    with Emulator(speed=500, balance={"apiin": 2}) as emu:
+        assert [submit(http, emu, GOOD).status_code for _ in range(3)] == [200, 200, 402]
+        err = submit(http, emu, GOOD).json()["error"]
+        assert err["code"] == 402 and err["type"] == "insufficient_credits"

@@ -122,3 +122,24 @@ def test_invalid_json_2013(emu: Emulator, http: httpx.Client) -> None:
     r = http.post(f"{emu.base_url('minimax')}/v1/music_generation", content=b"[1,",
                   headers={"Content-Type": "application/json"})
     assert base_resp(r)[0] == 2013
+
+
+@pytest.mark.slow
+def test_balance_1008_and_concurrency_1041(clock: Any) -> None:
+    with Emulator(speed=500, balance={"minimax": 1}) as emu, httpx.Client(headers=AUTH, timeout=30) as c:
+        assert base_resp(generate(c, emu, dict(GOOD, output_format="url"))) == (0, "success")
+        assert base_resp(generate(c, emu, GOOD)) == (1008, "insufficient balance")
+        assert emu.submissions("minimax", accepted_only=True) == 1
+    with Emulator(clock=clock, minimax_concurrency=1) as emu, httpx.Client(headers=AUTH, timeout=30) as c:
+        stream = dict(GOOD, stream=True)  # a streamed request is accepted before it waits
+        with c.stream("POST", f"{emu.base_url('minimax')}/v1/music_generation", json=stream) as first:
+            assert first.status_code == 200
+            assert base_resp(generate(c, emu, GOOD)) == (1041, "conn limit")
+            clock.advance(61)  # the first one is done: room again
+            with c.stream("POST", f"{emu.base_url('minimax')}/v1/music_generation", json=stream) as third:
+                assert third.headers["content-type"].startswith("text/event-stream")
+
+
+def test_balance_only_where_emulated() -> None:
+    with pytest.raises(ValueError):
+        Emulator(balance={"aimlapi": 1})
