@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 
 from minimax_nb.synth.arrange import BEATS_PER_BAR, HIGH_SECTIONS, Bar, Score, arrange, stable_seed
-from minimax_nb.synth.dsp import Array, add_at, box_lowpass, convolution_reverb, f32
+from minimax_nb.synth.dsp import Array, add_at, box_lowpass, convolution_reverb
 from minimax_nb.synth.instruments import Drums, Instrument
 from minimax_nb.synth.styles import StylePreset, resolve_style
 from minimax_nb.synth.voice import NoiseBank, VoiceNote, sing
@@ -156,11 +156,11 @@ def _render_score(
     clock = _Clock(preset.tempo_bpm, sr, preset.swing)
     rng = np.random.default_rng(stable_seed("sounds", seed, style_text, preset.name))
     voice = np.zeros(n_total, dtype=np.float32)
-    lead = np.zeros(n_total, dtype=np.float32)
+    lead: Array | None = None  # only instrumental parts need it
     chords = np.zeros(n_total, dtype=np.float32)
     center = np.zeros(n_total, dtype=np.float32)  # bass, kick, snare, pad: straight to the middle
-    left = np.zeros(n_total, dtype=np.float32)
-    right = np.zeros(n_total, dtype=np.float32)
+    stereo = np.zeros((2, n_total), dtype=np.float32)  # returned transposed: no copy at the end
+    left, right = stereo[0], stereo[1]
     pad_send = _Send((center, 0.12))
     bass_send = _Send((center, 0.32))
     drums_c = _Send((center, 0.5))
@@ -192,7 +192,6 @@ def _render_score(
     dbl: list[VoiceNote] = []
     harm: list[VoiceNote] = []
     notes = score.notes
-    has_lead = False
     overlap = int(0.035 * sr)
     for k, note in enumerate(notes):
         start = clock.at(note.beat)
@@ -203,8 +202,9 @@ def _render_score(
         legato_next = nxt_note is not None and nxt_note.beat - (note.beat + note.beats) < 0.01
         length = nominal + overlap if legato_next else max(nominal - int(0.03 * sr), int(0.05 * sr))
         if note.lead or note.syllable is None or instrumental:
+            if lead is None:
+                lead = np.zeros(n_total, dtype=np.float32)
             add_at(lead, start, lead_inst.note(note.midi, length + tail), 0.3)
-            has_lead = True
             continue
         s = note.syllable
         prev_note = notes[k - 1] if k > 0 else None
@@ -241,9 +241,18 @@ def _render_score(
 
     # --- mix (left and right as contiguous mono arrays; a stereo pair only at the end) -------------
     haas = int(0.011 * sr)
-    chord_gain = np.float32(0.30 if preset.chords not in ("power", "supersaw") else 0.22)
-    center += np.float32(1.4) * voice
-    send = np.float32(0.5) * voice
+    chord_gain = 0.30 if preset.chords not in ("power", "supersaw") else 0.22
+    scratch = np.empty(n_total, dtype=np.float32)
+
+    def acc(dst: Array, src: Array, gain: float) -> None:
+        """``dst += gain * src`` without allocating a temporary."""
+        tmp = scratch[: src.shape[0]]
+        np.multiply(src, np.float32(gain), out=tmp)
+        dst += tmp
+
+    acc(center, voice, 1.4)
+    voice *= np.float32(0.5)
+    send = voice  # the voice bus becomes the reverb send
     if harm:
         # Chorus voices: render only the span they cover, pan them, send them to the reverb.
         a = max(min(v.start for v in harm) - int(0.1 * sr), 0)
@@ -254,35 +263,44 @@ def _render_score(
         sing(harmony, shift, sr, noise, formant_scale=fs * 1.03, consonants=False, vibrato=0.004, breath=0.02)
         shift = [dataclasses.replace(v, start=v.start - a) for v in dbl]
         sing(double, shift, sr, noise, formant_scale=fs * 0.98, consonants=False, vibrato=0.007, breath=0.02)
-        left[a:b] += np.float32(0.35) * harmony + np.float32(0.1) * double
-        right[a:b] += np.float32(0.15) * harmony + np.float32(0.35) * double
-        send[a:b] += np.float32(0.3) * (harmony + double)
-    if has_lead:
-        center += np.float32(0.16) * lead
-        send += np.float32(0.2) * lead
+        acc(left[a:b], harmony, 0.35)
+        acc(left[a:b], double, 0.1)
+        acc(right[a:b], harmony, 0.15)
+        acc(right[a:b], double, 0.35)
+        harmony += double
+        acc(send[a:b], harmony, 0.3)
+        del harmony, double
+    if lead is not None:
+        acc(center, lead, 0.16)
+        acc(send, lead, 0.2)
+        del lead
     left += center
     right += center
-    left += chord_gain * chords
-    right[haas:] += chord_gain * chords[:-haas]
-    send += np.float32(0.3) * chords
+    del center
+    acc(left, chords, chord_gain)
+    acc(right[haas:], chords[:-haas], chord_gain)
+    acc(send, chords, 0.3)
+    del chords
     wet_l, wet_r = convolution_reverb(
         send, sr, rng, decay_s=0.42 if preset.name in ("ballad", "jazz") else 0.3
     )
-    wet = np.float32(0.5 if preset.name in ("ballad", "lo-fi", "jazz") else 0.42)
-    wet_l *= wet
-    wet_r *= wet
-    left += wet_l
-    right += wet_r
+    del send, voice
+    wet = 0.5 if preset.name in ("ballad", "lo-fi", "jazz") else 0.42
+    acc(left, wet_l, wet)
+    acc(right, wet_r, wet)
+    del wet_l, wet_r
     if preset.lofi:
-        left = box_lowpass(left, max(2, sr // 14000), 2)
-        right = box_lowpass(right, max(2, sr // 14000), 2)
+        left[:] = box_lowpass(left, max(2, sr // 14000), 2)
+        right[:] = box_lowpass(right, max(2, sr // 14000), 2)
         crackle = np.zeros(n_total, dtype=np.float32)
         pos = rng.integers(0, n_total, size=max(1, n_total // (sr // 9)))
         crackle[pos] = rng.uniform(-0.5, 0.5, size=pos.size).astype(np.float32)
-        hiss = rng.standard_normal(n_total).astype(np.float32)
-        left += 0.05 * crackle + 0.004 * hiss
-        right += 0.05 * crackle - 0.004 * hiss
-    return np.stack([left, right], axis=1)
+        hiss = rng.standard_normal(n_total, dtype=np.float32)
+        acc(left, crackle, 0.05)
+        acc(right, crackle, 0.05)
+        acc(left, hiss, 0.004)
+        acc(right, hiss, -0.004)
+    return stereo.T  # (n, 2), column-major: each channel contiguous
 
 
 def _chords_bar(
@@ -413,24 +431,31 @@ def _drums_bar(
 
 
 def _master(mix: Array, sample_rate: int, fade_out_s: float) -> Array:
-    rms = float(np.sqrt(np.mean(np.square(mix, dtype=np.float64)))) or 1.0
-    gain = 10 ** (TARGET_RMS_DBFS / 20) / rms
-    x = mix * np.float32(gain)
+    """Loudness to ``TARGET_RMS_DBFS``, a soft-knee limiter under ``CEILING``, fades; in place."""
+    flat = mix.reshape(-1, order="A")
+    total = 0.0
+    step = 1 << 18
+    for i in range(0, flat.shape[0], step):  # float64 sums, in chunks (no BLAS threads, little memory)
+        total += float(np.square(flat[i : i + step], dtype=np.float64).sum())
+    rms = float(np.sqrt(total / max(flat.shape[0], 1))) or 1.0
+    x = mix
+    x *= np.float32(10 ** (TARGET_RMS_DBFS / 20) / rms)
     # Soft knee limiter: linear below the knee, tanh-shaped up to the ceiling.
     knee = 0.6
-    a = np.abs(x)
-    over = a > knee
-    if np.any(over):
+    idx = np.flatnonzero((flat > knee) | (flat < -knee))
+    if idx.size:
         span = CEILING - knee
-        a_over = knee + span * np.tanh((a[over] - knee) / span)
-        x[over] = np.sign(x[over]) * a_over
+        v = flat[idx]
+        a = np.abs(v)
+        flat[idx] = np.sign(v) * (knee + span * np.tanh((a - knee) / span))
     n = x.shape[0]
     fi = min(int(0.005 * sample_rate), n)
     x[:fi] *= np.linspace(0.0, 1.0, fi, dtype=np.float32)[:, None]
     fo = min(int(fade_out_s * sample_rate), n)
     if fo > 1:
         x[n - fo :] *= (np.linspace(1.0, 0.0, fo, dtype=np.float32) ** 2)[:, None]
-    return f32(np.clip(x, -1.0, 1.0))
+    np.clip(x, -1.0, 1.0, out=x)
+    return x
 
 
 def render(
