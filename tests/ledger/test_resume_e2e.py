@@ -78,10 +78,11 @@ def _kill_batch_midway(provider: str, base_url: str, ledger: Path, downloads: Pa
     assert batch.returncode == -signal.SIGKILL
 
 
-def _resume(provider: str, base_url: str, ledger: Path, downloads: Path) -> list[dict[str, object]]:
+def _resume(provider: str, base_url: str, ledger: Path, downloads: Path,
+            mode: str = "sync") -> list[dict[str, object]]:
     out = subprocess.run(
         [sys.executable, str(HERE / "_resume.py"), provider, base_url, str(ledger), str(downloads),
-         str(SPEED)], env=_env(), capture_output=True, text=True, timeout=240, check=False)
+         str(SPEED), mode], env=_env(), capture_output=True, text=True, timeout=240, check=False)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -152,7 +153,8 @@ def test_useapi_batch_killed_then_resumed_in_a_new_process(emulator_process: str
     assert ids <= made_before
 
 
-def test_aimlapi_batch_killed_then_resumed_in_a_new_process(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_aimlapi_batch_killed_then_resumed_in_a_new_process(tmp_path: Path, mode: str) -> None:
     from minimax_nb.emulator import Emulator
 
     ledger, downloads = tmp_path / "ledger.sqlite", tmp_path / "audio"
@@ -164,7 +166,8 @@ def test_aimlapi_batch_killed_then_resumed_in_a_new_process(tmp_path: Path) -> N
         before = _states(ledger)
         assert any(s in UNFINISHED_STATES for s in before.values())
         assert submits >= len([s for s in before.values() if s != "submitting"])
-        _resume("aimlapi", base_url, ledger, downloads)
+        resumed = _resume("aimlapi", base_url, ledger, downloads, mode)
+        assert resumed, "resume() found nothing to do"
         assert emu.submissions("aimlapi") == submits  # zero extra submits
         states = _check_finished(ledger)
         assert set(states) == set(before)
