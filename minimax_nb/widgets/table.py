@@ -92,6 +92,7 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         self.jobs: dict[str, Job] = {}
         self.df: pd.DataFrame | None = None
         self._order: list[str] = []
+        self._quiet = False
         self._callbacks: list[Callable[[Job], None]] = []
         self.sort_by = w.Dropdown(options=["(added)"], value="(added)", description="Sort by",
                                   layout=w.Layout(width="240px"))
@@ -218,9 +219,12 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
             title = d.get("title")
             title = "untitled" if _isna(title) or not title else title
             labels.append((f"{i + 1}. {title} — {d.get('provider', '')} — {d.get('status', '')}", key))
-        with self.hold_trait_notifications():
+        self._quiet = True  # re-listing the rows is not the user picking one
+        try:
             self.select.options = labels
             self.select.value = selected if selected in keys else None
+        finally:
+            self._quiet = False
         self._render_table(df)
         self._render_chart()
 
@@ -239,6 +243,8 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         self.chart.value = _html.bars(items, unit=unit, title=f"compare: {LABELS.get(metric, metric)}")
 
     def _on_select(self, change: Any) -> None:
+        if self._quiet:
+            return
         key = self.select.value
         self._render_table_only()
         job = self.jobs.get(key) if key else None

@@ -278,3 +278,18 @@ def test_useapi_styles_load_once_a_key_is_entered(comms, catalog, make_factory, 
         assert s.launcher.key.value == ""
     finally:
         s.close()
+
+
+def test_resorting_does_not_reselect(comms, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Sorting or adding rows keeps the selection and never replays it (the player would resend audio)."""
+    t = ResultsTable(frame=jobs_frame)
+    picked = []
+    t.on_select(lambda j: picked.append(j.title))
+    jobs = [_job(tmp_path, f"t{i}", latency=float(i)) for i in range(3)]
+    t.add(jobs[0])
+    t.select_job(jobs[0])
+    t.add(jobs[1])
+    t.add(jobs[2])
+    t.sort_by.value = "title"
+    t.ascending.value = False
+    assert picked == ["t0"] and t.select.value == jobs[0].local_id
