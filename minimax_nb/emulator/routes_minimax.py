@@ -50,12 +50,13 @@ class _Model:
     lyrics_max: int
     lyrics_required: bool
     cover: bool = False
+    optimizer: bool = True
     max_duration_s: float = 240.0
 
 
 MODELS: dict[str, _Model] = {
-    "music-1.5": _Model(10, 300, True, 10, 600, True),
-    "music-2.0": _Model(10, 2000, True, 10, 3000, True),
+    "music-1.5": _Model(10, 300, True, 10, 600, True, optimizer=False),
+    "music-2.0": _Model(10, 2000, True, 10, 3000, True, optimizer=False),
     "music-2.5": _Model(0, 2000, False, 1, 3500, True),
     "music-2.5+": _Model(0, 2000, False, 1, 3500, True),
     "music-2.6": _Model(0, 2000, False, 1, 3500, True),
@@ -116,6 +117,11 @@ def validate(body: dict[str, Any]) -> tuple[_Model | None, list[str]]:
             problems.append(f"{name} length must be between {lo} and {hi} characters (got {len(value)})")
     if model.cover and not (body.get("audio_url") or body.get("audio_base64")):
         problems.append("audio_url or audio_base64 is required for music-cover")
+    b64 = body.get("audio_base64")
+    if isinstance(b64, str) and len(b64) * 3 // 4 > 50 * 1024 * 1024:
+        problems.append("audio_base64 is larger than 50 MB")
+    if optimizer is True and not model.optimizer:
+        problems.append("lyrics_optimizer needs music-2.5 or later")
     fmt = body.get("output_format", "hex")
     if fmt not in ("url", "hex"):
         problems.append("output_format must be url or hex")

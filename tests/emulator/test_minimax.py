@@ -95,6 +95,8 @@ def test_stream_sends_hex_chunks_then_final_event(emu: Emulator) -> None:
     (dict(GOOD, audio_setting={"bitrate": 96000}), "bitrate"),
     (dict(GOOD, audio_setting={"format": "flac"}), "format"),
     (dict(GOOD, stream="yes"), "stream"),
+    (dict(GOOD, lyrics_optimizer=True), "lyrics_optimizer"),
+    ({"model": "music-cover", "audio_base64": "A" * (70 * 1024 * 1024)}, "50 MB"),
 ])
 def test_invalid_params_2013(emu: Emulator, http: httpx.Client, body: dict[str, Any], needle: str) -> None:
     code, msg = base_resp(generate(http, emu, body))
