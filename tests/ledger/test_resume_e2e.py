@@ -142,15 +142,20 @@ def test_useapi_batch_killed_then_resumed_in_a_new_process(emulator_process: str
     _kill_batch_midway("useapi", base_url, ledger, downloads, count=5)
     made_before = _useapi_created(emulator_process)
     before = _states(ledger)
+    print("useapi states at the kill:", sorted(before.values()))
     assert any(s in UNFINISHED_STATES for s in before.values())
     _resume("useapi", base_url, ledger, downloads)
     states = _check_finished(ledger)
     assert set(states) == set(before)  # resume adds no job
+    # useapi has a list endpoint: a job caught in "submitting" whose create reached the server was found
+    # there; "unknown" only if the kill came before its create was sent (then no song exists for it)
+    with Ledger(ledger) as led:
+        adopted = {j.id for j in led.jobs() if j.id}
+    assert adopted == made_before
+    if "unknown" in states.values():
+        assert len(made_before) == sum(s == "completed" for s in states.values())
     # zero extra submits: the emulator made exactly the songs it had made before the resume
     assert _useapi_created(emulator_process) == made_before
-    with Ledger(ledger) as led:
-        ids = {j.id for j in led.jobs() if j.id}
-    assert ids <= made_before
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
@@ -164,6 +169,7 @@ def test_aimlapi_batch_killed_then_resumed_in_a_new_process(tmp_path: Path, mode
         _kill_batch_midway("aimlapi", base_url, ledger, downloads, count=6)
         submits = emu.submissions("aimlapi")
         before = _states(ledger)
+        print("aimlapi states at the kill:", sorted(before.values()))
         assert any(s in UNFINISHED_STATES for s in before.values())
         assert submits >= len([s for s in before.values() if s != "submitting"])
         resumed = _resume("aimlapi", base_url, ledger, downloads, mode)
