@@ -1,8 +1,8 @@
 """Render a :class:`~minimax_nb.synth.arrange.Score` to stereo audio: voice, lead, bass, chords, drums, mix.
 
 The mix puts the voice in the centre, spreads the chords with a short inter-channel delay, pans the
-hats, sends voice and chords to a small multi-tap reverb, normalises the loudness to about -16 dBFS RMS
-and soft-limits the peaks below -1 dBFS.
+hats and the chorus voices, sends voice, chords and lead to a convolution reverb (decaying noise),
+normalises the loudness to -16 dBFS RMS and soft-limits the peaks below -1 dBFS.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ class Song:
     """A rendered song.
 
     Attributes:
-        samples: float32 array of shape ``(n, 2)`` in ``[-1, 1]``.
+        samples: float32 array of shape ``(n, 2)`` in ``[-1, 1]`` (stored channel by channel; use
+            ``np.ascontiguousarray(song.samples)`` if you need interleaved memory).
         sample_rate: samples per second.
         duration_s: ``n / sample_rate``.
         style: the preset name the style resolved to.
