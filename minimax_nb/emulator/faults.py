@@ -160,7 +160,8 @@ class FaultSet:
     def load(self, source: str | Path | Iterable[Mapping[str, Any]]) -> None:
         """Add rules from a JSON file path, a JSON text, or a list of dicts."""
         data: Any
-        if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("[")):
+        is_text = isinstance(source, str) and source.lstrip().startswith(("[", "{"))
+        if isinstance(source, Path) or (isinstance(source, str) and not is_text):
             data = json.loads(Path(source).read_text(encoding="utf-8"))
         elif isinstance(source, str):
             data = json.loads(source)

@@ -252,3 +252,14 @@ def test_a_failing_render_answers_a_shaped_500(monkeypatch: pytest.MonkeyPatch) 
             time.sleep(0.01)
     emu.stop()
     assert r.status_code == 500 and r.json()["statusCode"] == 500
+
+
+def test_faults_from_json_text() -> None:
+    rules = FaultSet()
+    rules.load('{"faults": [{"route": "file", "kind": "truncated", "times": 2}]}')
+    rules.load('[{"kind": "slow", "delay_s": 0.5}]')
+    got = [(r.route, r.kind, r.times) for r in rules.rules]
+    assert got == [("file", "truncated", 2), ("*", "slow", None)]
+    assert rules.rules[1].delay_s == 0.5
+    assert rules.pick("useapi", "file") is rules.rules[0]
+    assert rules.rules[0].effective_phase("file") == "after"
