@@ -78,10 +78,15 @@ class Drums:
         self.shaker = _peak(band(0.09, 4500.0, 10000.0) * adsr(n, sr, 0.02, 0.03, 0.0, 0.04))
         n = int(1.6 * sr)
         self.crash = _peak(band(1.6, 3500.0, 11000.0) * _decay(n, sr, 0.55))
-        if lofi:
-            for name in ("kick", "snare", "clap", "rim", "hat", "open_hat", "ride", "shaker", "crash"):
-                sample = getattr(self, name)
-                setattr(self, name, _peak(fft_filter(sample, sr, None, 5000.0)) * 0.9)
+        names = ("kick", "snare", "clap", "rim", "brush", "hat", "open_hat", "ride", "shaker", "crash")
+        for name in names:
+            sample = getattr(self, name)
+            if lofi:
+                sample = _peak(fft_filter(sample, sr, None, 5000.0)) * 0.9
+            # End every one-shot at silence (a 20 ms fade) so a hit never ends in a click.
+            k = min(int(0.02 * sr), sample.shape[0])
+            sample[-k:] *= np.linspace(1.0, 0.0, k, dtype=np.float32)
+            setattr(self, name, sample)
 
     def sound(self, name: str) -> Array:
         """A one-shot by name (``kick``, ``snare``, ``clap``, ``rim``, ``brush``, ``hat``, ``open_hat``,
