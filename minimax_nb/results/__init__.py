@@ -65,7 +65,8 @@ from typing import TYPE_CHECKING
 
 from minimax_nb.results.compare import compare, pivot, plot
 from minimax_nb.results.export import read_csv, read_parquet, to_csv, to_parquet
-from minimax_nb.results.frame import COLUMNS, DTYPES, STATUS_CATEGORIES, apply_dtypes, results
+from minimax_nb.results.frame import COLUMNS, DTYPES, STATUS_CATEGORIES, apply_dtypes, jobs_frame
+from minimax_nb.results.frame import results as _results
 from minimax_nb.results.html import listen, listen_html
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "STATUS_CATEGORIES",
     "apply_dtypes",
     "compare",
+    "jobs_frame",
     "listen",
     "listen_html",
     "pivot",
@@ -93,15 +95,29 @@ if TYPE_CHECKING:
 
 
 class _CallableModule(types.ModuleType):
-    """Lets ``minimax_nb.results(...)`` work although ``minimax_nb.results`` is also this package.
+    """This package, callable: ``minimax_nb.results(...)`` builds the results DataFrame.
 
-    Once the package is imported, Python binds the name ``results`` of ``minimax_nb`` to it (not to
-    the function); calling the package calls ``results()``.
+    ``minimax_nb.results`` is both this package and the public function ``results``; whichever Python
+    binds to the name (``import minimax_nb.results`` binds the package, ``from minimax_nb import
+    results`` asks for the function), it is this one callable object, so both spellings work in any
+    order and ``from minimax_nb.results import compare`` still finds everything.
     """
 
     def __call__(self, ledger: Ledger | str | os.PathLike[str] | Iterable[Job] | None = None,
                  measure: bool = True) -> pd.DataFrame:
-        return results(ledger, measure)
+        """The results DataFrame: one row per job, columns as documented in ``minimax_nb.results``.
+
+        ``ledger``: a ``Ledger``, a ledger file path, ``None`` for the default ledger
+        (``$MINIMAX_NB_LEDGER`` or ``./.minimax_nb/ledger.sqlite``), or a list of ``Job`` objects.
+        ``measure``: decode saved audio files and fill the measured columns (cached by SHA-256 in the
+        ledger, so only new files are decoded).
+        """
+        return _results(ledger, measure)
 
 
 sys.modules[__name__].__class__ = _CallableModule
+
+if TYPE_CHECKING:
+    results = _results
+else:  # the name ``results`` is this callable package itself (see ``_CallableModule``)
+    results = sys.modules[__name__]

@@ -203,3 +203,23 @@ def test_many_files_measured_on_threads_match_one_by_one(tmp_path: Path) -> None
                                                           "started_at", "finished_at", "job_id"]),
                                   frames[1].drop(columns=["local_id", "created_at", "submitted_at",
                                                           "started_at", "finished_at", "job_id"]))
+
+
+@pytest.mark.parametrize("imports", [
+    "from minimax_nb import results; import minimax_nb.results as pkg",
+    "import minimax_nb.results as pkg; from minimax_nb import results",
+    "from minimax_nb.results import results; import minimax_nb.results as pkg",
+])
+def test_results_is_callable_and_the_package_in_any_import_order(imports: str) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    code = (f"{imports}\nimport minimax_nb\nfrom minimax_nb.ledger import Ledger\n"
+            "assert minimax_nb.results is pkg is results\n"
+            "assert callable(pkg.compare) and callable(pkg.listen)\n"
+            "print(len(results(Ledger(':memory:')).columns))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
+                         timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(len(COLUMNS))
