@@ -91,7 +91,8 @@ def _type_name(kind: type) -> str:
 
 def validate(body: dict[str, Any]) -> tuple[_Model | None, list[str]]:
     """The model and every problem with ``body`` (class-validator style messages)."""
-    model = MODELS.get(body.get("model"))  # type: ignore[arg-type]
+    name = body.get("model")
+    model = MODELS.get(name) if isinstance(name, str) else None
     if model is None:
         return None, [f"model must be one of the following values: {', '.join(MODELS)}"]
     problems: list[str] = []

@@ -254,10 +254,11 @@ class Emulator:
         self.port = port
         if isinstance(faults, FaultSet):
             self.faults = faults
-        else:
+        elif isinstance(faults, str | Path):
             self.faults = FaultSet(seed=seed)
-            if faults is not None:
-                self.faults.load(faults if isinstance(faults, str | Path) else list(faults))  # type: ignore[arg-type]
+            self.faults.load(faults)
+        else:
+            self.faults = FaultSet(faults or (), seed=seed)
         self.engine = Engine(speed=speed, seed=seed, clock=clock, moderate_words=moderate_words,
                              post_moderate_words=post_moderate_words, prerender=prerender,
                              balance=balance,
