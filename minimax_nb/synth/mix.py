@@ -251,6 +251,13 @@ def _render_score(
         np.multiply(src, np.float32(gain), out=tmp)
         dst += tmp
 
+    if not preset.lofi:
+        # Presence: a gentle high shelf (about +4 dB above ~2 kHz) on the voice and the chords.
+        for bus, amount in ((voice, 0.6), (chords, 0.35)):
+            low = box_lowpass(bus, max(2, sr // 2500), 2)
+            bus *= np.float32(1.0 + amount)
+            acc(bus, low, -amount)
+            del low
     acc(center, voice, 1.4)
     voice *= np.float32(0.5)
     send = voice  # the voice bus becomes the reverb send
