@@ -64,3 +64,11 @@ def side_ratio_db(x: np.ndarray) -> float:
     mid = x[:, 0] + x[:, 1]
     side = x[:, 0] - x[:, 1]
     return rms_db(side) - rms_db(mid)
+
+
+def beat_clarity(x: np.ndarray, sr: int, tempo_bpm: float) -> float:
+    """How periodic the onsets are at the beat: onset autocorrelation at one beat over lag 0 (0…1)."""
+    env, fps = onset_envelope(x, sr)
+    ac = np.correlate(env, env, mode="full")[env.size - 1 :]
+    lag = round(60.0 * fps / tempo_bpm)
+    return float(ac[lag - 1 : lag + 2].max() / ac[0])
