@@ -54,7 +54,7 @@ class Executed:
 def run_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Execute a copy of notebooks/NAME in a temp dir with a temp ledger and a fast emulator."""
 
-    def run(name: str, timeout: int = 240) -> Executed:
+    def run(name: str, timeout: int = 240, env: dict[str, str] | None = None) -> Executed:
         workdir = tmp_path / "work"
         workdir.mkdir()
         shutil.copy(NOTEBOOKS / name, workdir / name)
@@ -65,6 +65,8 @@ def run_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         monkeypatch.setenv("MINIMAX_NB_LOCAL_SPEED", "200")
         monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
         monkeypatch.setenv("PYTHONPATH", str(ROOT))
+        for var, value in (env or {}).items():
+            monkeypatch.setenv(var, value)
         nb = nbformat.read(workdir / name, as_version=4)
         client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                          store_widget_state=False,
@@ -143,6 +145,26 @@ def test_real_providers_skip_without_keys_and_resume_offline(run_notebook: Any) 
     assert s["resumed"] == ["completed"]
     assert s["resubmitted"] == 0
     assert all(Path(p).is_file() for p in s["resumed_files"]) and s["resumed_files"]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_real_providers_notebook_with_keys_makes_a_song_per_provider(run_notebook: Any) -> None:
+    """The same notebook with every key set, each provider's base URL pointed at the emulator."""
+    from minimax_nb.emulator import DEFAULT_KEY, Emulator
+
+    with Emulator(speed=200) as emu:
+        env = {var: DEFAULT_KEY for var in KEY_VARS}
+        for provider in ("useapi", "aimlapi", "apiin", "minimax"):
+            env[f"MINIMAX_NB_{provider.upper()}_BASE_URL"] = emu.base_url(provider)
+        ran = run_notebook("04_real_providers.ipynb", env=env)
+        creates = {p: emu.submissions(p) for p in ("useapi", "aimlapi", "apiin", "minimax")}
+    s = ran.summary()
+    assert s["skipped"] == []
+    assert s["made"] == {"useapi": "completed", "aimlapi": "completed", "apiin": "completed",
+                         "minimax": "completed"}
+    assert creates == {"useapi": 1, "aimlapi": 1, "apiin": 1, "minimax": 1}
+    assert "estimated cost" in ran.stream_text()
 
 
 @pytest.mark.notebook
