@@ -51,11 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="MiniMax AI music generation from the command line (provider 'local' works offline).",
         epilog="Exit codes: 0 ok, 1 job failed/moderated, 2 usage or validation error.",
     )
-    parser.add_argument("--ledger", metavar="PATH",
-                        help="job ledger file (default: $MINIMAX_NB_LEDGER or ./.minimax_nb/ledger.sqlite)")
+    ledger_help = "job ledger file (default: $MINIMAX_NB_LEDGER or ./.minimax_nb/ledger.sqlite)"
+    parser.add_argument("--ledger", metavar="PATH", help=ledger_help)
+    # --ledger is accepted after the sub-command too (``jobs --ledger x.sqlite``).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--ledger", metavar="PATH", default=argparse.SUPPRESS, help=ledger_help)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    gen = sub.add_parser("generate", help="make one song and download it",
+    gen = sub.add_parser("generate", parents=[common], help="make one song and download it",
                          description="Submit one song, show its progress, download it and print the result.")
     gen.add_argument("--provider", choices=PROVIDER_CHOICES, default=None,
                      help="default: the first provider whose key is set in the environment, else local")
@@ -74,13 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="provider local: emulator speed-up (default $MINIMAX_NB_LOCAL_SPEED or 10)")
     gen.add_argument("-q", "--quiet", action="store_true", help="no progress lines, only the result")
 
-    jobs = sub.add_parser("jobs", help="list the jobs in the ledger",
+    jobs = sub.add_parser("jobs", parents=[common], help="list the jobs in the ledger",
                           description="List the ledger as a table.")
     jobs.add_argument("--provider", choices=PROVIDER_CHOICES)
     jobs.add_argument("-n", "--limit", type=int, default=50,
                       help="show the newest N jobs (default 50, 0 = all)")
 
-    res = sub.add_parser("resume", help="finish unfinished jobs and fetch missing audio",
+    res = sub.add_parser("resume", parents=[common], help="finish unfinished jobs and fetch missing audio",
                          description="Re-attach to every unfinished job in the ledger (never resubmitting), "
                                      "wait for each to end and download audio completed jobs lack.")
     res.add_argument("--provider", choices=PROVIDER_CHOICES,

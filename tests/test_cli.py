@@ -179,7 +179,7 @@ def test_jobs_table_filters_and_limits(tmp_path: Path) -> None:
     assert [r.split()[2] for r in rows] == ["completed", "running", "failed", "submitting"]
 
     out = io.StringIO()
-    args = ["--ledger", str(path), "jobs", "--provider", "aimlapi", "-n", "1"]
+    args = ["jobs", "--provider", "aimlapi", "-n", "1", "--ledger", str(path)]  # --ledger after works too
     assert main(args, stdout=out, stderr=io.StringIO()) == EXIT_OK
     lines = [ln for ln in out.getvalue().splitlines() if ln.startswith(tuple(j.local_id[:8] for j in made))]
     assert [ln.split()[0] for ln in lines] == [made[2].local_id[:8]]  # the newest aimlapi job only
