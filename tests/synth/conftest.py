@@ -1,3 +1,5 @@
+"""Shared set-up of the synth tests: make the measurement helpers (synth_audio_facts) importable."""
+
 from __future__ import annotations
 
 import sys

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from audio_facts import rms_db
+from synth_audio_facts import rms_db
 
 from minimax_nb.synth import Song, cover_png, encode, mp3_bitrate, render
 

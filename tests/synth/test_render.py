@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from audio_facts import (
+from synth_audio_facts import (
     band_energy_db,
     beat_clarity,
     peak_db,
