@@ -190,7 +190,11 @@ def arrange(lyrics: str, preset: StylePreset, *, seed: int, style_text: str, ins
     bar_index = 0  # bars since the current section started: each section starts its progression over
 
     def prog_for(tag: str) -> tuple[int, ...]:
-        return preset.chorus_progression if tag in HIGH_SECTIONS else preset.progression
+        if tag in HIGH_SECTIONS:
+            return preset.chorus_progression
+        if tag == "bridge":  # somewhere else for a while: the verse progression from its third chord
+            return preset.progression[2:] + preset.progression[:2]
+        return preset.progression
 
     def add_bars(count: int, tag: str, level: float) -> list[int]:
         nonlocal bar_index

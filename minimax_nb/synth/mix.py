@@ -430,6 +430,8 @@ def _drums_bar(
         elif sn != ".":
             center.add(pos, snare, snare_gain * (1.0 if sn == "x" else 0.6))
         h = preset.hat[s]
+        if h == "." and bar.tag in ("pre-chorus", "build-up") and preset.hat_sound == "hat":
+            h = "o"  # building up: sixteenth hats
         if h != ".":
             right.add(pos, hat, hat_gain * (1.0 if h == "x" else 0.6))
         if preset.open_hat[s] != "." and (level >= 3 or preset.name == "electronic"):
