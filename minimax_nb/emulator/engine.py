@@ -149,6 +149,7 @@ class Engine:
         prerender: bool = True,
         balance: Mapping[str, int] | None = None,
         max_active: Mapping[str, int] | None = None,
+        repeatable_ids: bool = False,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
@@ -161,7 +162,11 @@ class Engine:
         self._jobs: dict[tuple[str, str], EmuJob] = {}
         self._files: dict[str, EmuJob] = {}
         self._seq = 0
-        self._rng = random.Random(f"ids:{seed}")
+        # Real services never hand out an id twice. Two emulators started with the same seed (every
+        # `provider="local"` client starts one) must not either, or a download cache keyed by job id
+        # would serve one song's file for another: ids get a per-instance salt unless asked otherwise.
+        salt = "" if repeatable_ids else secrets.token_hex(8)
+        self._rng = random.Random(f"ids:{seed}:{salt}")
         self.accepted: Counter[str] = Counter()
         self.restarts = 0
         self.prerender = prerender

@@ -215,7 +215,7 @@ class Emulator:
     Args:
         speed: time factor; a job takes 50–60 s divided by ``speed``.
         faults: a ``FaultSet``, a list of rule dicts, or the path of a JSON file of rules.
-        seed: makes job timing, ids and fault draws repeatable.
+        seed: makes job timing and fault draws repeatable (and ids, with ``repeatable_ids``).
         host, port: where ``start()`` listens (``port=0``: automatic). Loopback unless told.
         keys: provider -> accepted keys; every provider not named accepts ``DEFAULT_KEY``.
         useapi_accounts: the MiniMax accounts configured at useapi (one generation at a time each).
@@ -227,6 +227,8 @@ class Emulator:
             on first need: at completion or download).
         balance: songs ``"apiin"`` and ``"minimax"`` will still sell; once spent apiin answers
             ``402 insufficient_credits`` and the platform ``1008``. Absent: unlimited.
+        repeatable_ids: draw job ids from ``seed`` alone. Off by default: like the real services, two
+            emulators never hand out the same id (a client's download cache is keyed by job id).
         minimax_concurrency: generations the platform runs at once (its documented limits are 3 for
             free accounts, 20 paid); beyond it, ``1041``. ``None``: unlimited.
     """
@@ -247,6 +249,7 @@ class Emulator:
         prerender: bool = True,
         balance: Mapping[str, int] | None = None,
         minimax_concurrency: int | None = None,
+        repeatable_ids: bool = False,
     ) -> None:
         self.speed = float(speed)
         self.seed = seed
@@ -261,7 +264,7 @@ class Emulator:
             self.faults = FaultSet(faults or (), seed=seed)
         self.engine = Engine(speed=speed, seed=seed, clock=clock, moderate_words=moderate_words,
                              post_moderate_words=post_moderate_words, prerender=prerender,
-                             balance=balance,
+                             balance=balance, repeatable_ids=repeatable_ids,
                              max_active={"minimax": minimax_concurrency} if minimax_concurrency else None)
         unknown = set(balance or {}) - {"apiin", "minimax"}
         if unknown:

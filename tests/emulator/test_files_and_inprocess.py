@@ -145,7 +145,7 @@ async def test_blocking_request_over_async_in_process_does_not_block_the_loop() 
 def test_same_seed_same_ids_and_timing() -> None:
     def run(seed: int) -> list[tuple[str, float]]:
         clock = FakeClock()
-        emu = Emulator(seed=seed, clock=clock)
+        emu = Emulator(seed=seed, clock=clock, repeatable_ids=True)
         with httpx.Client(transport=emu.transport(), headers=AUTH, base_url=emu.base_url("aimlapi")) as c:
             for _ in range(3):
                 c.post("/v2/generate/audio", json=AIML_BODY)
@@ -155,6 +155,16 @@ def test_same_seed_same_ids_and_timing() -> None:
     first = run(7)
     assert first == run(7) and first != run(8)
     assert all(50 <= total <= 60 for _, total in first)
+
+
+def test_two_emulators_never_hand_out_the_same_id() -> None:
+    ids: list[str] = []
+    for _ in range(2):
+        emu = Emulator(seed=0, clock=FakeClock())
+        with httpx.Client(transport=emu.transport(), headers=AUTH, base_url=emu.base_url("aimlapi")) as c:
+            ids.append(c.post("/v2/generate/audio", json=AIML_BODY).json()["id"])
+        emu.stop()
+    assert ids[0] != ids[1]
 
 
 def test_keys_per_provider(http: httpx.Client) -> None:
