@@ -79,6 +79,9 @@ def lab_server(nb_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
               {"fetchNews": "false", "checkForUpdates": False})
     _put_json(settings / "@jupyterlab/notebook-extension/tracker.jupyterlab-settings",
               {"windowingMode": "none"})
+    # save widget state with the notebook: the strictest case for a typed key (it must not be saved)
+    _put_json(settings / "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings",
+              {"saveState": True})
 
     def cmd(port: int) -> list[str]:
         return [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",

@@ -109,6 +109,33 @@ def test_lab_generate_watch_play_and_results(lab_server: str, page: Any, pw: Any
     assert not page.errors, page.errors
 
 
+def test_lab_typed_key_is_cleared_and_not_saved(lab_server: str, nb_dir: Path, page: Any, pw: Any) -> None:
+    """A key typed into the launcher in a real browser: read by the kernel, cleared in the page, and not in
+    the notebook JupyterLab saves with its widget state (saveState is on in this server's settings)."""
+    expect = pw.expect
+    page.goto(f"{lab_server}/lab/tree/02_studio.ipynb?reset", wait_until="domcontentloaded")
+    page.wait_for_function(KERNEL_IDLE_JS)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    expect(page.locator(".jp-OutputArea-output", has_text="SUMMARY ")).to_be_visible()
+    studio = page.locator(".mnb-studio")
+    studio.locator(".mnb-provider select").select_option("apiin")
+    status = studio.locator(".mnb-key-status")
+    expect(status).to_contain_text("no key")
+    expect(studio.locator("button.mnb-generate")).to_be_disabled()
+    field = studio.locator(".mnb-key input[type=password]")
+    field.fill(SECRET)
+    field.press("Enter")  # the field syncs on Enter / blur only, never a half-typed key
+    expect(status).to_contain_text("key entered")
+    expect(field).to_have_value("")
+    assert SECRET not in page.content()
+    saved = nb_dir / "02_studio.ipynb"
+    page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    nb = json.loads(saved.read_text())
+    assert "application/vnd.jupyter.widget-state+json" in nb["metadata"].get("widgets", {})  # state saved
+    assert SECRET.encode() not in saved.read_bytes()
+
+
 def test_voila_shows_hostile_text_as_text(voila_server: str, page: Any, pw: Any) -> None:
     expect = pw.expect
     page.goto(voila_server + "/", wait_until="domcontentloaded", timeout=180_000)
