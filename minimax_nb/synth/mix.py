@@ -218,11 +218,14 @@ def _render_score(
         glide_r = 0.0
         if legato and prev_note is not None and prev_note.syllable is not None:
             glide_r = 1.0 - 2.0 ** ((prev_note.midi - note.midi) / 12.0)
-            prev_vowel = prev_note.syllable.vowel
-        sung.append(VoiceNote(start, length, note.midi, s.vowel, s.onset, s.coda, 1.0, glide_r, prev_vowel))
+            prev_vowel = prev_note.syllable.offglide or prev_note.syllable.vowel
+        off = s.offglide
+        sung.append(
+            VoiceNote(start, length, note.midi, s.vowel, s.onset, s.coda, 1.0, glide_r, prev_vowel, off)
+        )
         if note.harmony is not None:
             harm.append(
-                VoiceNote(start, length, note.harmony, s.vowel, s.onset, "", 0.55, glide_r, prev_vowel)
+                VoiceNote(start, length, note.harmony, s.vowel, s.onset, "", 0.55, glide_r, prev_vowel, off)
             )
             dbl.append(
                 VoiceNote(
@@ -235,6 +238,7 @@ def _render_score(
                     0.7,
                     glide_r,
                     prev_vowel,
+                    off,
                 )
             )
     fs = preset.voice_formant_scale

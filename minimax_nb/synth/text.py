@@ -51,7 +51,7 @@ class Syllable:
     """One sung syllable: its letters, the vowel class it is sung on, and its consonants.
 
     ``vowel`` is one of ``a e i o u`` (ah, eh, ee, oh, oo), ``I`` (the short "ih" of *sing*) or ``y``
-    (the neutral "uh"/"er").
+    (the neutral "uh"/"er"); ``offglide`` is where a diphthong ends (*night*: ``a`` then ``i``).
     """
 
     text: str
@@ -59,6 +59,7 @@ class Syllable:
     onset: ConsonantKind
     coda: ConsonantKind
     word_end: bool
+    offglide: str = ""  # a diphthong's second vowel ("" for a pure vowel)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -121,23 +122,124 @@ def _consonant_kind(cluster: str) -> ConsonantKind:
     return _ONSET_KIND.get(cluster[0], "plosive")
 
 
-def _vowel_class(group: str, after: str) -> str:
+_WORD_VOWELS: dict[str, tuple[str, str]] = {
+    "i": ("a", "i"),
+    "you": ("u", ""),
+    "through": ("u", ""),
+    "group": ("u", ""),
+    "soup": ("u", ""),
+    "youth": ("u", ""),
+    "your": ("o", ""),
+    "four": ("o", ""),
+    "pour": ("o", ""),
+    "soul": ("o", ""),
+    "course": ("o", ""),
+    "would": ("u", ""),
+    "could": ("u", ""),
+    "should": ("u", ""),
+    "touch": ("y", ""),
+    "young": ("y", ""),
+    "enough": ("y", ""),
+    "tough": ("y", ""),
+    "rough": ("y", ""),
+    "they": ("e", "i"),
+    "hey": ("e", "i"),
+    "grey": ("e", "i"),
+    "obey": ("e", "i"),
+    "heart": ("a", ""),
+    "great": ("e", "i"),
+    "break": ("e", "i"),
+    "one": ("y", ""),
+    "done": ("y", ""),
+    "love": ("y", ""),
+    "come": ("y", ""),
+    "some": ("y", ""),
+    "give": ("I", ""),
+    "live": ("I", ""),
+    "have": ("a", ""),
+    "are": ("a", ""),
+    "were": ("y", ""),
+    "there": ("e", ""),
+    "where": ("e", ""),
+    "here": ("i", ""),
+    "move": ("u", ""),
+}
+_OW_AS_OUT = frozenset(
+    {
+        "how",
+        "now",
+        "cow",
+        "wow",
+        "down",
+        "town",
+        "brown",
+        "crown",
+        "clown",
+        "allow",
+        "vow",
+        "power",
+        "flower",
+        "tower",
+        "shower",
+        "crowd",
+        "frown",
+        "drown",
+        "gown",
+        "owl",
+        "howl",
+    }
+)
+
+
+def _vowel_class(group: str, after: str, *, long: bool, word: str, single: bool) -> tuple[str, str]:
+    """The sung vowel of a vowel group and its off-glide (diphthongs: *night* = a→i, *go* = o→u).
+
+    ``long``: the syllable ends in consonant + silent *e* (*time*, *make*); ``single``: the word has one
+    syllable.
+    """
     g = group.lower()
-    if g in ("ee", "ea", "ie", "ey", "i") and (g != "i" or not after):
-        return "i"
-    if g in ("oo", "ou", "u", "ew", "ue", "ui"):
-        return "u" if g != "u" or not after else "y"
-    if g in ("o", "oa", "oe", "ow", "oi", "oy"):
-        return "o"
-    if g in ("a", "au", "aw", "ah"):
-        return "a"
-    if g in ("ai", "ay", "ei", "e", "ae"):
-        return "e"
-    if g == "i":
-        return "i" if after in ("gh", "ght") else "I"
+    if single and word in _WORD_VOWELS:
+        return _WORD_VOWELS[word]
+    if long and len(g) == 1:
+        return {
+            "a": ("e", "i"),
+            "i": ("a", "i"),
+            "y": ("a", "i"),
+            "o": ("o", "u"),
+            "u": ("u", ""),
+            "e": ("i", ""),
+        }.get(g, ("y", ""))
+    if g == "i" and (after.startswith("gh") or after in ("nd", "ld")):
+        return ("a", "i")  # night, find, wild
     if g == "y":
-        return "i"
-    return {"a": "a", "e": "e", "i": "i", "o": "o", "u": "u"}.get(g[0], "y")
+        return ("a", "i") if single else ("i", "")  # my, sky / happy
+    if g == "ie":
+        return ("a", "i") if single and not after else ("i", "")  # die, lie / field
+    if g in ("ai", "ay", "ei"):
+        return ("e", "i")
+    if g == "ey":
+        return ("i", "")
+    if g in ("oy", "oi"):
+        return ("o", "i")
+    if g == "ow":
+        return ("a", "u") if word in _OW_AS_OUT else ("o", "u")
+    if g == "ou":
+        return ("a", "u")
+    if g in ("oa", "oe"):
+        return ("o", "u")
+    if g in ("ee", "ea"):
+        return ("i", "")
+    if g in ("oo", "ew", "ue", "ui"):
+        return ("u", "")
+    if g in ("au", "aw"):
+        return ("o", "")
+    if g == "u":
+        return ("y", "") if after else ("u", "")
+    if g == "i":
+        return ("I", "") if after else ("i", "")
+    if g == "o":
+        return ("o", "u") if not after else ("o", "")
+    return ({"a": "a", "e": "e", "i": "i", "o": "o", "u": "u"}.get(g[0], "y"), "")
 
 
 def _is_vowel(word: str, i: int) -> bool:
@@ -195,6 +297,7 @@ def split_syllables(word: str) -> list[Syllable]:
         else:
             i += 1
     # Silent final "e" (but not "-le" as in "little", and not a lone "e" as in "the").
+    silent_e = False
     if (
         len(groups) > 1
         and groups[-1] == (len(raw) - 1, len(raw))
@@ -202,6 +305,7 @@ def split_syllables(word: str) -> list[Syllable]:
         and not raw.endswith(("le", "ee"))
     ):
         groups.pop()
+        silent_e = True
     # "-ed" after anything but t/d is silent ("played"), "-es" after a non-sibilant too ("makes").
     if len(groups) > 1 and raw.endswith(("ed", "es")) and groups[-1] == (len(raw) - 2, len(raw) - 1):
         before = raw[-3] if len(raw) >= 3 else ""
@@ -226,13 +330,26 @@ def split_syllables(word: str) -> list[Syllable]:
         gs, ge = groups[k]
         onset = raw[start:gs]
         coda = raw[ge:end]
+        last = k == len(groups) - 1
+        consonants = coda[:-1] if (last and silent_e and coda.endswith("e")) else coda
+        group = raw[gs:ge]
+        if consonants.startswith("w") and group in ("o", "a", "e"):
+            group, consonants = group + "w", consonants[1:]  # know, saw, new: "w" belongs to the vowel
+        vowel, offglide = _vowel_class(
+            group,
+            consonants,
+            long=last and silent_e and len(consonants) == 1,
+            word=raw,
+            single=len(groups) == 1,
+        )
         out.append(
             Syllable(
                 text=text,
-                vowel=_vowel_class(raw[gs:ge], coda),
+                vowel=vowel,
                 onset=_consonant_kind(onset),
-                coda=_consonant_kind(coda[-1:]) if coda else "",
-                word_end=k == len(groups) - 1,
+                coda="nasal" if consonants.endswith("ng") else _consonant_kind(consonants[-1:]),
+                word_end=last,
+                offglide=offglide,
             )
         )
     return out

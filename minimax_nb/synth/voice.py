@@ -94,6 +94,7 @@ class VoiceNote:
     gain: float = 1.0
     glide: float = 0.0  # legato: relative pitch the note slides in from (0.05 = from 5 % below)
     prev_vowel: str = ""  # legato: the vowel it slides in from
+    offglide: str = ""  # a diphthong: the vowel the note moves to at its end (night: a → i)
 
 
 def sing(
@@ -150,6 +151,13 @@ def sing(
             head = osc(start_tab, phase[:g])
             w = np.linspace(0.0, 1.0, g, dtype=np.float32)
             sig[:g] = head * (1.0 - w) + sig[:g] * w
+        if note.offglide and note.offglide != note.vowel:
+            # Diphthong: move to the second vowel over the last part of the note.
+            g = min(int(0.16 * sr), int(n * 0.45))
+            if g > 8:
+                off_tab = formant_table(note.offglide, f0r, sr, formant_scale, bright)
+                w = np.linspace(0.0, 1.0, g, dtype=np.float32) ** 1.5
+                sig[n - g :] = sig[n - g :] * (1.0 - w) + osc(off_tab, phase[n - g :]) * w
         attack = 0.012 if note.onset == "plosive" else (0.025 if note.prev_vowel else 0.04)
         release = min(0.06, n / sr / 3)
         t = np.arange(n, dtype=np.float32) / sr

@@ -30,9 +30,34 @@ def test_syllable_splitter(word: str, parts: list[str]) -> None:
 def test_syllables_carry_vowels_and_consonants() -> None:
     syl = line_syllables("Sing it loud")
     assert [s.text for s in syl] == ["sing", "it", "loud"]
-    assert syl[0].onset == "sibilant" and syl[0].vowel == "I"
-    assert syl[2].onset == "liquid" and syl[2].vowel == "u" and syl[2].coda == "plosive"
+    assert syl[0].onset == "sibilant" and syl[0].vowel == "I" and syl[0].coda == "nasal"
+    assert syl[2].onset == "liquid" and (syl[2].vowel, syl[2].offglide) == ("a", "u")
+    assert syl[2].coda == "plosive"
     assert all(s.word_end for s in syl)
+
+
+@pytest.mark.parametrize(
+    ("word", "sung"),
+    [
+        ("night", "a>i"),
+        ("time", "a>i"),
+        ("my", "a>i"),
+        ("I", "a>i"),
+        ("make", "e>i"),
+        ("rain", "e>i"),
+        ("home", "o>u"),
+        ("know", "o>u"),
+        ("down", "a>u"),
+        ("boy", "o>i"),
+        ("street", "i"),
+        ("you", "u"),
+        ("love", "y"),
+        ("sing", "I"),
+    ],
+)
+def test_vowels_and_diphthongs(word: str, sung: str) -> None:
+    (syl,) = split_syllables(word)
+    assert syl.vowel + (">" + syl.offglide if syl.offglide else "") == sung
 
 
 def test_other_scripts_sing_one_syllable_per_character() -> None:
