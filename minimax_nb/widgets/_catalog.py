@@ -6,7 +6,6 @@ thin ``Catalog``. Tests pass a fake catalog with the same methods.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -26,7 +25,7 @@ class CatalogLike(Protocol):
     def models(self, provider: str) -> dict[str, ModelSpec]: ...
     def default_model(self, provider: str) -> str: ...
     def env_key(self, provider: str) -> str | None: ...
-    def expected_duration_s(self, provider: str) -> float: ...
+    def expected_duration_s(self, provider: str, emulator_speed: float | None = None) -> float: ...
     def per_account_limit(self, provider: str) -> int | None: ...
     def has_styles(self, provider: str) -> bool: ...
     def validate(self, provider: str, request: MusicRequest, model: str | None) -> list[Issue]: ...
@@ -61,15 +60,14 @@ class Catalog:
         key = getattr(self._adapter(provider), "env_key", None)
         return str(key) if key else None
 
-    def expected_duration_s(self, provider: str) -> float:
+    def expected_duration_s(self, provider: str, emulator_speed: float | None = None) -> float:
+        """How long a song usually takes; for ``local`` over the emulator speed the client will use."""
+        expected = float(self._adapter(provider).expected_duration_s)
         if provider == LOCAL:
-            # the emulator runs at MINIMAX_NB_LOCAL_SPEED times real time (default like the real services)
-            try:
-                speed = float(os.environ.get("MINIMAX_NB_LOCAL_SPEED", "") or 1.0)
-            except ValueError:
-                speed = 1.0
-            return float(self._adapter(provider).expected_duration_s) / max(speed, 1e-3)
-        return float(self._adapter(provider).expected_duration_s)
+            from minimax_nb.transport.core import resolve_local_speed
+
+            expected /= max(resolve_local_speed(emulator_speed), 1e-3)
+        return expected
 
     def per_account_limit(self, provider: str) -> int | None:
         limit = getattr(self._adapter(provider), "per_account_limit", None)

@@ -241,7 +241,7 @@ class Studio(w.VBox):  # type: ignore[misc]
         if errors_only(issues):
             self.composer.show_issues(issues)
             raise ValueError("the request is not valid: " + "; ".join(i.message for i in errors_only(issues)))
-        expected = self.catalog.expected_duration_s(s.provider)
+        expected = self.catalog.expected_duration_s(s.provider, self.client_kwargs.get("emulator_speed"))
         limit = self.catalog.per_account_limit(s.provider)
         kwargs = dict(self.client_kwargs)
         if s.provider == LOCAL and "download_dir" not in kwargs:

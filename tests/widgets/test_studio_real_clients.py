@@ -29,6 +29,8 @@ def test_catalog_reads_the_adapters() -> None:
     assert cat.env_key("apiin") == "APIIN_API_KEY" and cat.env_key("local") is None
     spec = cat.models("apiin")[cat.default_model("apiin")]
     assert spec.bitrates and spec.sample_rates
+    # local: the adapter's expected time over the emulator speed the client will use
+    assert cat.expected_duration_s("local", 5.0) == pytest.approx(cat.expected_duration_s("local", 10.0) * 2)
 
 
 def test_composer_shows_exactly_the_validators_messages(comms, offline) -> None:  # type: ignore[no-untyped-def]

@@ -43,8 +43,8 @@ class FakeCatalog:
     def env_key(self, provider: str) -> str | None:
         return ENV_KEYS[provider]
 
-    def expected_duration_s(self, provider: str) -> float:
-        return 10.0
+    def expected_duration_s(self, provider: str, emulator_speed: float | None = None) -> float:
+        return 10.0 / (emulator_speed or 1.0)
 
     def per_account_limit(self, provider: str) -> int | None:
         return 1 if provider == "useapi" else None
