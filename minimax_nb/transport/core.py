@@ -40,7 +40,7 @@ from minimax_nb.errors import (
     ServerError,
     redact,
 )
-from minimax_nb.models import Job, JobStatus, MusicRequest
+from minimax_nb.models import Job, JobStatus, MusicRequest, utcnow
 from minimax_nb.providers.base import HttpRequest, HttpResponse, ProviderAdapter
 
 if TYPE_CHECKING:
@@ -537,6 +537,11 @@ class ClientCore:
     def new_job(self, request: MusicRequest, account: str | None) -> Job:
         return Job(provider=self.provider, request=request, account=account,
                    model=request.model or self.model or self.adapter.default_model)
+
+    @staticmethod
+    def stamp_sent(job: Job) -> Job:
+        """``job`` stamped with the time its create is sent (again, for a create refused and re-sent)."""
+        return job.evolve(submitted_at=utcnow())
 
     def prepare_submit(self, request: MusicRequest, account: str | None) -> HttpRequest:
         """The create request; raises ``ValidationError`` before anything is sent."""

@@ -217,7 +217,7 @@ class MusicClient:
 
     def _submit(self, request: MusicRequest, account: str | None, job: Job | None = None) -> Job:
         http_request = self._core.prepare_submit(request, account)
-        job = job or self._core.new_job(request, account)
+        job = self._core.stamp_sent(job or self._core.new_job(request, account))
         self._core.record_submitting(job)
         sent = job
         try:

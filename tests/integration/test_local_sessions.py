@@ -34,3 +34,18 @@ def test_second_local_session_gets_its_own_file(tmp_path: Path, monkeypatch: pyt
         assert job.audio_path is not None and job.duration_s is not None
         measured = sf.info(str(job.audio_path)).duration
         assert abs(measured - job.duration_s) <= 0.05 * job.duration_s
+
+
+def test_timestamps_are_ordered_and_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from minimax_nb.ledger import Ledger
+    from minimax_nb.results import results
+
+    monkeypatch.setenv("MINIMAX_NB_LOCAL_SPEED", "300")
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    with MusicClient(provider="local", ledger=ledger, download_dir=tmp_path) as client:
+        job = client.generate(MusicRequest(lyrics="[Verse]\nA line to sing", style="pop"))
+    assert job.submitted_at is not None and job.finished_at is not None
+    assert job.created_at <= job.submitted_at <= job.finished_at
+    row = results(ledger, measure=False).iloc[0]
+    assert row["submitted_at"] == job.submitted_at
+    assert row["latency_s"] > 0
