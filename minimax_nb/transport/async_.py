@@ -335,10 +335,11 @@ class AsyncMusicClient:
                 path = sink.commit()
                 return path, sink.sha256, sink.size
 
-    async def generate(self, request: MusicRequest, download: bool = True) -> Job:
+    async def generate(self, request: MusicRequest, download: bool = True,
+                       on_update: OnUpdate | None = None) -> Job:
         """Submit, wait and download (see ``MusicClient.generate``)."""
         job = await self._submit_patiently(request, self._core.account)
-        return await self._finish(job, download, None)
+        return await self._finish(job, download, on_update)
 
     async def _finish(self, job: Job, download: bool, on_update: OnUpdate | None) -> Job:
         await _notify(on_update, job)

@@ -349,14 +349,16 @@ class MusicClient:
                 path = sink.commit()
                 return path, sink.sha256, sink.size
 
-    def generate(self, request: MusicRequest, download: bool = True) -> Job:
+    def generate(self, request: MusicRequest, download: bool = True,
+                 on_update: OnUpdate | None = None) -> Job:
         """Submit, wait for the final state and (when COMPLETED) download the audio. Returns the job.
 
         A refused create (busy account, rate limit) is sent again after a wait. A moderated or failed
         song comes back as such (``job.raise_for_status()`` raises); a create the provider rejects raises.
+        ``on_update(job)`` is called with each new state, the downloaded one last.
         """
         job = self._submit_patiently(request, self._core.account)
-        return self._finish(job, download, None)
+        return self._finish(job, download, on_update)
 
     def _finish(self, job: Job, download: bool, on_update: OnUpdate | None) -> Job:
         _notify(on_update, job)

@@ -4,8 +4,9 @@ Why worker threads: the kernel must never block, and on ipykernel 7 asyncio task
 widget callback may only run when the next cell executes (ipykernel #1510, ipywidgets #4012). Plain
 threads run whatever the kernel does; the browser tests prove that the monitor moves while no cell runs.
 
-- Each generation (``Run``) runs in a thread pool with the plain sync ``MusicClient``: submit, wait (its
-  ``on_update`` records every new job state), download.
+- Each generation (``Run``) runs in a thread pool with the plain sync ``MusicClient.generate`` (its
+  ``on_update`` records every new job state): the same submit/refusal-retry/wait/download path as a
+  script, so a busy useapi account, post-moderation and hex audio behave the same in the studio.
 - Updates are *coalesced*: a worker only stores the latest state and marks the run dirty. One ticker
   thread calls ``flush()`` every ``interval`` seconds (default 0.25 s), which hands each changed or
   still-running run to the listeners (the panels) once. So a row gets at most ``1 / interval`` updates a
@@ -24,10 +25,9 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Protocol
 
-from minimax_nb.models import Job, JobStatus, MusicRequest
+from minimax_nb.models import Job, MusicRequest
 
 __all__ = ["Bridge", "ClientLike", "Run"]
 
@@ -39,10 +39,8 @@ ERROR = "error"
 class ClientLike(Protocol):
     """The part of ``minimax_nb.MusicClient`` the bridge drives."""
 
-    def submit(self, request: MusicRequest) -> Job: ...
-    def wait(self, job: Job, timeout: float | None = None,
-             on_update: Callable[[Job], None] | None = None) -> Job: ...
-    def download(self, job: Job, dest: Any = None) -> Path: ...
+    def generate(self, request: MusicRequest, download: bool = True,
+                 on_update: Callable[[Job], None] | None = None) -> Job: ...
     def close(self) -> None: ...
 
 
@@ -312,17 +310,10 @@ class Bridge:
                 slot.acquire()
             try:
                 client = self._client(run.provider, kwargs)
-                job = client.submit(run.request)
-                self._update(run, job)
-                if not job.is_final:
-                    job = client.wait(job, on_update=lambda j: self._update(run, j))
-                    self._update(run, job)
+                job = client.generate(run.request, on_update=lambda j: self._update(run, j))
             finally:
                 if slot is not None:
                     slot.release()
-            if job.status is JobStatus.COMPLETED and not (job.audio_path and Path(job.audio_path).exists()):
-                path = client.download(job)
-                job = job.evolve(audio_path=Path(path))
             self._update(run, job, error=job.error, finished=self._clock())
         except BaseException as e:
             self._update(run, None, state=ERROR, error=f"{type(e).__name__}: {e}", exception=e,

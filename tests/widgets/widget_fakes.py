@@ -134,6 +134,21 @@ class FakeClient:
         path.write_bytes(wav_bytes())
         return path
 
+    def generate(self, request: MusicRequest, download: bool = True,
+                 on_update: Callable[[Job], None] | None = None) -> Job:
+        """Like ``MusicClient.generate``: every state through ``on_update``, the downloaded one last."""
+        job = self.submit(request)
+        if on_update is not None:
+            on_update(job)
+        job = self.wait(job, on_update=on_update)
+        if on_update is not None:
+            on_update(job)
+        if download and job.status is JobStatus.COMPLETED:
+            job = job.evolve(audio_path=self.download(job))
+            if on_update is not None:
+                on_update(job)
+        return job
+
     def styles(self) -> list[dict[str, Any]]:
         return [{"name": "Pop", "styles": [{"styleId": "s1", "name": "Bright <pop>"},
                                            {"styleId": "s2", "name": "Dark pop"}]}]
