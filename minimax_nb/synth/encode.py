@@ -1,8 +1,9 @@
 """Encode a :class:`~minimax_nb.synth.mix.Song` as WAV (16-bit PCM, stdlib ``wave``) or MP3 (lameenc).
 
-MP3 is constant bit rate at the song's own sample rate. A bit rate the MPEG layer cannot carry at that
-sample rate (e.g. 60 kbps, or 256 kbps at 24 kHz where MPEG-2 stops at 160) is replaced by the nearest
-valid one; :func:`mp3_bitrate` tells which.
+MP3 is constant bit rate at the song's own sample rate; below 96 kbps it is encoded 1.5 dB lower so
+the decoded peaks (which overshoot at low bit rates) stay under full scale. A bit rate the MPEG layer
+cannot carry at that sample rate (e.g. 60 kbps, or 256 kbps at 24 kHz where MPEG-2 stops at 160) is
+replaced by the nearest valid one; :func:`mp3_bitrate` tells which.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ _MPEG1_KBPS = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 _MPEG2_KBPS = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 _MPEG25_KBPS = (8, 16, 24, 32, 40, 48, 56, 64)
 DEFAULT_BITRATE = 128000
+LOW_BITRATE_HEADROOM_BELOW = 96000
 
 
 def mp3_bitrate(sample_rate: int, bitrate: int | None) -> int:
@@ -46,9 +48,9 @@ def mp3_bitrate(sample_rate: int, bitrate: int | None) -> int:
     return best * 1000
 
 
-def to_pcm16(song: Song) -> bytes:
-    """Interleaved little-endian signed 16-bit PCM of the song."""
-    pcm = np.clip(song.samples, -1.0, 1.0) * 32767.0
+def to_pcm16(song: Song, gain: float = 1.0) -> bytes:
+    """Interleaved little-endian signed 16-bit PCM of the song (optionally scaled by ``gain``)."""
+    pcm = np.clip(song.samples, -1.0, 1.0) * np.float32(32767.0 * gain)
     return np.round(pcm).astype("<i2").tobytes()
 
 
@@ -61,8 +63,13 @@ def encode(song: Song, fmt: Literal["mp3", "wav"], *, bitrate: int | None = None
         bitrate: MP3 bits per second (32000 … 320000); ignored for WAV. See :func:`mp3_bitrate`.
         quality: LAME's algorithm quality, 2 (best, slow) … 7 (fast).
     """
-    pcm = to_pcm16(song)
     fmt_l = str(fmt).lower()
+    if fmt_l == "mp3" and mp3_bitrate(song.sample_rate, bitrate) < LOW_BITRATE_HEADROOM_BELOW:
+        # Low bit rates ring: the decoded peaks overshoot by up to ~1.5 dB. Leave room so a decoder
+        # never clips.
+        pcm = to_pcm16(song, gain=10 ** (-1.5 / 20))
+    else:
+        pcm = to_pcm16(song)
     if fmt_l == "wav":
         buf = io.BytesIO()
         with wave.open(buf, "wb") as w:
