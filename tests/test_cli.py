@@ -183,3 +183,21 @@ def test_jobs_table_filters_and_limits(tmp_path: Path) -> None:
     assert main(args, stdout=out, stderr=io.StringIO()) == EXIT_OK
     lines = [ln for ln in out.getvalue().splitlines() if ln.startswith(tuple(j.local_id[:8] for j in made))]
     assert [ln.split()[0] for ln in lines] == [made[2].local_id[:8]]  # the newest aimlapi job only
+
+
+def test_two_runs_in_one_folder_keep_two_songs(tmp_path: Path, offline_env: dict[str, str]) -> None:
+    """Each process starts its own local emulator: a second song must never be the first one's file."""
+    import soundfile as sf
+
+    seen = []
+    songs = ("[Verse]\nShort one", "[Verse]\nA longer second song\nwith more lines\n[Chorus]\nand a chorus")
+    for lyrics in songs:
+        done = run_cli("generate", "--provider", "local", "--lyrics", lyrics, "--style", "pop", "-o", "out",
+                       "-q", env=offline_env, cwd=tmp_path)
+        assert done.returncode == EXIT_OK, done.stderr
+        path = Path(field(done.stdout, "file"))
+        reported = float(field(done.stdout, "duration").split()[0])
+        assert abs(sf.info(str(path)).duration - reported) < 0.5
+        seen.append(path)
+    assert seen[0] != seen[1]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in seen)
