@@ -888,3 +888,13 @@ def stream_assembler(adapter: ProviderAdapter, request: HttpRequest) -> StreamAs
 def is_event_stream(status_code: int, headers: Mapping[str, str]) -> bool:
     ctype = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
     return status_code < 400 and "event-stream" in ctype.lower()
+
+
+def tracking(on_update: Callable[[Job], Any] | None, seen: list[Job]) -> Callable[[Job], Any]:
+    """``on_update`` that also appends each state to ``seen`` (so an error can carry the last one)."""
+
+    def track(job: Job) -> Any:
+        seen.append(job)
+        return on_update(job) if on_update is not None else None
+
+    return track

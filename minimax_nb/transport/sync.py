@@ -361,6 +361,17 @@ class MusicClient:
         return self._finish(job, download, on_update)
 
     def _finish(self, job: Job, download: bool, on_update: OnUpdate | None) -> Job:
+        state = [job]
+        try:
+            return self._follow(job, download, on_update, state)
+        except MiniMaxError as err:
+            if err.job is None:  # say which job failed: the caller may only hold the request
+                err.job = state[-1]
+            raise
+
+    def _follow(self, job: Job, download: bool, on_update: OnUpdate | None,
+                state: list[Job]) -> Job:
+        on_update = _core.tracking(on_update, state)
         _notify(on_update, job)
         if not job.is_final:
             job = self.wait(job, on_update=on_update)
