@@ -53,7 +53,7 @@ class AsyncMusicClient:
     ::
 
         async with AsyncMusicClient("aimlapi") as client:
-            job = await client.submit(MusicRequest(lyrics="[Verse]\\nHello", style="synth-pop"))
+            job = await client.submit(MusicRequest(lyrics="[Verse]\\nHello", style="bright synth-pop"))
             async for update in client.watch(job):
                 print(update.status)
 

@@ -53,7 +53,7 @@ class MusicClient:
     ::
 
         with MusicClient("aimlapi") as client:          # key from AIMLAPI_API_KEY
-            job = client.generate(MusicRequest(lyrics="[Verse]\\nHello", style="synth-pop"))
+            job = client.generate(MusicRequest(lyrics="[Verse]\\nHello", style="bright synth-pop"))
         job.audio_path
 
     Args:
