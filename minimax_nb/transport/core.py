@@ -644,8 +644,14 @@ class ClientCore:
         return new
 
     def adopt_submitting(self, job: Job, listed: Sequence[Mapping[str, Any]]) -> Job:
-        """A job left in "submitting": the provider's id when its list shows it, else marked unknown."""
-        mid = self.resume_match(job, listed, set())
+        """A job left in "submitting": the provider's id when its list shows it, else marked unknown.
+
+        Songs the ledger already holds are never matched again: two stuck jobs with the same lyrics
+        cannot both claim one song.
+        """
+        all_jobs = getattr(self.ledger, "jobs", None)
+        known = {j.id for j in all_jobs(self.provider) if j.id} if callable(all_jobs) else set()
+        mid = self.resume_match(job, listed, known)
         if mid is None:
             if self.ledger is not None:
                 self.ledger.mark_unknown(job, "the create may or may not have reached the provider; "

@@ -342,6 +342,29 @@ async def test_resume_after_a_crash(kind: str, emu: Emulator, tmp_path: Path) ->
             await _close(c)
 
 
+async def test_two_stuck_twins_never_claim_one_song(kind: str, emu: Emulator, tmp_path: Path) -> None:
+    """Two jobs with the same lyrics left in "submitting", one song at the provider: one adopts it, the
+    other is unknown (before, both took the same id and the ledger held one paid song twice)."""
+    from minimax_nb.ledger import Ledger
+    from minimax_nb.models import Job
+
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        maker = client_for(kind, emu, "useapi", tmp_path)
+        made = await Both(maker).submit(await useapi_request(maker, "twin song"))
+        twins = [Job(provider="useapi", request=made.request, created_at=made.created_at) for _ in range(2)]
+        for twin in twins:
+            ledger.record_submitting(twin)
+        sent_before = emu.submissions()
+        client = client_for(kind, emu, "useapi", tmp_path, ledger=ledger)
+        out = {j.local_id: j for j in await Both(client).resume()}
+        ids = [out[t.local_id].id for t in twins if t.local_id in out and out[t.local_id].id]
+        assert ids == [made.id]
+        assert sorted(ledger.state(t.local_id) for t in twins) == ["completed", "unknown"]
+        assert emu.submissions() == sent_before
+        for c in (maker, client):
+            await _close(c)
+
+
 async def test_a_blocking_create_that_times_out_is_marked_unknown_not_replayed(
         kind: str, emu: Emulator, tmp_path: Path) -> None:
     from minimax_nb.errors import APITimeoutError
