@@ -896,6 +896,12 @@ def is_event_stream(status_code: int, headers: Mapping[str, str]) -> bool:
     return status_code < 400 and "event-stream" in ctype.lower()
 
 
+def new_cancelled(core: ClientCore, request: MusicRequest, account: str | None) -> Job:
+    """The job of a batch song dropped by an interrupt before it was sent (nothing was bought)."""
+    return core.new_job(request, account).evolve(status=JobStatus.CANCELLED,
+                                                 error="the batch was interrupted before this song was sent")
+
+
 def tracking(on_update: Callable[[Job], Any] | None, seen: list[Job]) -> Callable[[Job], Any]:
     """``on_update`` that also appends each state to ``seen`` (so an error can carry the last one)."""
 

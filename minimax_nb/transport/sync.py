@@ -423,10 +423,16 @@ class MusicClient:
                     except Exception:  # a broken callback must not fail the song
                         log.exception("on_update callback failed for %s", job.key)
 
+        # Set on an interrupt (in the caller or in a callback): no song not yet sent is sent after it.
+        # ``cancel_futures`` alone races with a worker that is just picking up the next song.
+        stop = threading.Event()
+
         def one(request: MusicRequest) -> Job:
             account = slots.get()
             held = True
             try:
+                if stop.is_set():
+                    return _core.new_cancelled(self._core, request, account)
                 job = self._submit_patiently(request, account)
                 if _core.frees_account(job):
                     slots.put(account)
@@ -437,6 +443,9 @@ class MusicClient:
                 failed = _core.batch_failure(self._core, request, account, err)
                 notify(failed)
                 return failed
+            except BaseException:
+                stop.set()
+                raise
             finally:
                 if held:
                     slots.put(account)
@@ -445,6 +454,9 @@ class MusicClient:
         try:
             futures = [pool.submit(one, r) for r in reqs]
             return [f.result() for f in futures]
+        except BaseException:
+            stop.set()
+            raise
         finally:
             # On an interrupt (a Jupyter "stop"), songs not yet sent are dropped at once; those already
             # sent finish in the background (recorded in the ledger; ``resume()`` also picks them up).
