@@ -633,6 +633,17 @@ class ClientCore:
         return hits[0] if len(hits) == 1 else None
 
 
+    def resume_failed(self, job: Job, error: MiniMaxError) -> Job:
+        """The job ``resume()`` could not follow. A provider answering 404 for an id it handed out has
+        lost the job for good: it is recorded FAILED, so later resumes stop asking. Any other error
+        leaves it unfinished (with the error text) for the next resume."""
+        if isinstance(error, NotFoundError) and job.id is not None:
+            new = job.evolve(status=JobStatus.FAILED,
+                             error=self.redact(f"the provider no longer knows this job: {error}"))
+            self.record(job, new)
+            return new
+        return job.evolve(error=self.redact(str(error)))
+
     def cached_audio(self, job: Job, path: Path) -> Job:
         """The job pointing at an already-downloaded file (a cache hit: no request)."""
         if job.audio_path is not None and Path(job.audio_path) == path:

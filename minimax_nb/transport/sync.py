@@ -496,7 +496,7 @@ class MusicClient:
                 out.append(job)
             except MiniMaxError as err:
                 log.warning("resume: %s not finished: %s", job.key, err)
-                out.append(job.evolve(error=self._core.redact(str(err))))
+                out.append(self._core.resume_failed(job, err))
         if download:
             done = {j.local_id: i for i, j in enumerate(out)}
             for job in ledger.missing_audio(provider=self.provider):

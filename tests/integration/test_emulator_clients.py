@@ -342,6 +342,25 @@ async def test_resume_after_a_crash(kind: str, emu: Emulator, tmp_path: Path) ->
             await _close(c)
 
 
+async def test_resume_records_a_job_the_provider_lost_as_failed(kind: str, emu: Emulator,
+                                                               tmp_path: Path) -> None:
+    """The provider restarted and forgot a job (404 for an id it handed out): resume records it FAILED
+    once, so later resumes stop polling it, and nothing is submitted again."""
+    from minimax_nb.ledger import Ledger
+
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        client = client_for(kind, emu, "aimlapi", tmp_path, ledger=ledger)
+        job = await Both(client).submit(REQUESTS["aimlapi"])
+        emu.restart()
+        out = await Both(client).resume()
+        assert [j.status for j in out] == [JobStatus.FAILED]
+        assert "no longer knows" in (out[0].error or "")
+        assert ledger.state(job.local_id) == "failed" and ledger.unfinished() == []
+        assert await Both(client).resume() == []
+        assert emu.submissions("aimlapi") == 1
+        await _close(client)
+
+
 async def test_two_stuck_twins_never_claim_one_song(kind: str, emu: Emulator, tmp_path: Path) -> None:
     """Two jobs with the same lyrics left in "submitting", one song at the provider: one adopts it, the
     other is unknown (before, both took the same id and the ledger held one paid song twice)."""
