@@ -413,7 +413,7 @@ class MinimaxAdapter(ProviderAdapter):
             )
         if request.extra.get("lyrics_optimizer") and name in ("music-1.5", "music-2.0"):
             issues.append(
-                Issue("warning", "lyrics_optimizer", f"{name} has no lyrics optimizer (music-2.5+)")
+                Issue("error", "lyrics_optimizer", f"{name} has no lyrics optimizer (music-2.5+)")
             )
         return issues
 

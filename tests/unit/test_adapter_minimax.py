@@ -156,9 +156,14 @@ def test_lyrics_limits_edges(a: MinimaxAdapter) -> None:
     assert a.validate(_req(lyrics="x" * 3500), model="music-2.5") == []
     assert a.validate(_req(lyrics="", instrumental=True), model="music-2.6") == []
     assert a.validate(_req(lyrics="", extra={"lyrics_optimizer": True}), model="music-2.5") == []
-    assert [i.level for i in a.validate(_req(extra={"lyrics_optimizer": True}), model="music-2.0")] == [
-        "warning"
-    ]
+    for old in ("music-1.5", "music-2.0"):
+        # lyrics_optimizer is a 2.5+ field (PROVIDERS.md §4): sending it to an older model is refused
+        # (2013 at the emulator), so validate must stop it before the request is sent
+        issues = a.validate(_req(style="x" * 20, extra={"lyrics_optimizer": True}), model=old)
+        assert [(i.level, i.field) for i in issues] == [("error", "lyrics_optimizer")]
+        with pytest.raises(E.ValidationError):
+            a.build_submit(_req(style="x" * 20, extra={"lyrics_optimizer": True}), model=old)
+    assert a.validate(_req(extra={"lyrics_optimizer": False}), model="music-2.0") == []
 
 
 def test_parse_url_answer(a: MinimaxAdapter, resp: MakeResponse) -> None:
