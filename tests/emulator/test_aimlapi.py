@@ -3,14 +3,17 @@ docs/WIRE.md, over loopback HTTP."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from minimax_nb.emulator import Emulator
+from minimax_nb.emulator import routes_aimlapi as aiml_routes
 
 from .conftest import WRONG, FakeClock, decode, duration_of
 
@@ -207,3 +210,54 @@ def test_local_prefix_is_the_aiml_shape(emu: Emulator, http: httpx.Client) -> No
     assert emu.submissions("local") == before + 1
     # ids are per provider: an AIML id is unknown under /local
     assert poll(http, emu.base_url("aimlapi"), r.json()["id"]).status_code == 404
+
+
+SPECS = Path("/work/shared/specs/aimlapi-openapi")
+
+
+@pytest.mark.skipif(not SPECS.exists(), reason="shared specs not present")
+@pytest.mark.parametrize(("file", "model"), [
+    ("minimax-music-1.5.json", "minimax/music-1.5"),
+    ("minimax-music-2.0.json", "minimax/music-2.0"),
+    ("minimax-music-2.6.json", "minimax/music-2.6"),
+    ("minimax-music-cover.json", "minimax/music-cover"),
+])
+def test_model_table_matches_the_openapi_fragments(file: str, model: str) -> None:
+    """The emulator's own table (not the adapter's) against each fragment: required fields, lengths, the
+    audio_setting key (cover: ``sample_rate``) and its enums."""
+    doc = json.loads((SPECS / file).read_text())
+    body = doc["paths"]["/v2/generate/audio"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    props, required = schema["properties"], set(schema["required"])
+    emu_model = aiml_routes.MODELS[model]
+    fields = {f.name: f for f in emu_model.fields}
+    for name in ("prompt", "lyrics", "reference_audio_url"):
+        if name not in props:
+            assert name not in fields
+            continue
+        f = fields[name]
+        assert f.required == (name in required), name
+        assert f.min_len == props[name].get("minLength"), name
+        assert f.max_len == props[name].get("maxLength"), name
+    setting = props["audio_setting"]["properties"]
+    rate_key = "sample_rate" if model.endswith("cover") else "audio_sample_rate"
+    assert emu_model.rate_key == rate_key and rate_key in setting
+    assert set(aiml_routes.SAMPLE_RATES) == set(setting[rate_key]["enum"])
+    assert set(aiml_routes.BITRATES) == set(setting["bitrate"]["enum"])
+    assert set(aiml_routes.FORMATS) == set(setting["format"]["enum"])
+
+
+@pytest.mark.skipif(not SPECS.exists(), reason="shared specs not present")
+def test_legacy_model_matches_its_schema() -> None:
+    schemas = json.loads((SPECS / "minimax-music-legacy.schemas.json").read_text())
+    legacy = schemas["minimax-music.SubmitPayload"]
+    fields = {f.name: f for f in aiml_routes.MODELS["minimax-music"].fields}
+    assert {n for n, f in fields.items() if f.required} | {"model"} == set(legacy["required"])
+    assert fields["prompt"].max_len == 600  # "Maximum 600 characters."
+    assert aiml_routes.MODELS["minimax-music"].legacy_reference  # "Must be a .wav or .mp3 file"
+
+
+@pytest.mark.parametrize("ref", ["https://e.c/song.WAV", "https://e.c/song.mp3?sig=abc&expires=1"])
+def test_legacy_reference_checks_the_path_only(emu: Emulator, http: httpx.Client, ref: str) -> None:
+    body = {"model": "minimax-music", "prompt": "##la la##", "reference_audio_url": ref}
+    assert submit(http, emu.base_url("aimlapi"), body).status_code == 200
