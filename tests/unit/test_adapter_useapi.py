@@ -316,3 +316,29 @@ def test_post_moderation_keeps_the_original_finish_time(a: UseapiAdapter, resp: 
     done = a.parse_submit(_job(), resp(200, CREATE_OK)).job
     later = a.parse_poll(done, resp(200, {"musicId": MUSIC_ID, "status": 4}))
     assert later.finished_at == done.finished_at  # the song was made then; moderation came later
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # statusFinal is true for 2 and 4 only (WIRE.md); the number wins when both are present
+        ({"status": 1, "statusLabel": "processing", "statusFinal": False}, JobStatus.RUNNING),
+        ({"status": 4, "statusLabel": "moderated", "statusFinal": True}, JobStatus.MODERATED),
+        # every field is optional: statusFinal alone still ends the job
+        ({"statusFinal": True, "audioURL": "https://a.mp3"}, JobStatus.COMPLETED),
+        ({"statusFinal": True}, JobStatus.FAILED),
+        ({"statusFinal": False}, JobStatus.RUNNING),
+        ({"statusLabel": "completed", "audioURL": "https://a.mp3"}, JobStatus.COMPLETED),
+        ({"statusLabel": "Moderated"}, JobStatus.MODERATED),
+    ],
+)
+def test_status_final_and_labels(
+    a: UseapiAdapter, resp: MakeResponse, body: dict[str, object], expected: JobStatus
+) -> None:
+    assert a.parse_poll(_job(id="m"), resp(200, {"musicId": "m", **body})).status is expected
+
+
+def test_retrieve_units(a: UseapiAdapter, resp: MakeResponse) -> None:
+    """``duration`` is seconds (not ms); ``createTime`` (ms since the epoch) stays in ``raw`` untouched."""
+    job = a.parse_poll(_job(id="m"), resp(200, {**RETRIEVE_OK, "createTime": 1_727_000_000_000}))
+    assert job.duration_s == 38.0 and job.raw["createTime"] == 1_727_000_000_000
