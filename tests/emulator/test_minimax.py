@@ -32,6 +32,18 @@ def test_auth_missing_1004_wrong_2049(emu: Emulator) -> None:
     assert base_resp(httpx.post(url, json=GOOD, headers=WRONG)) == (2049, "invalid api key")
 
 
+def test_every_answer_carries_a_trace_id(emu: Emulator, http: httpx.Client) -> None:
+    """``trace_id`` on errors too (HTTP 200 + base_resp): clients report it as the request id."""
+    url = f"{emu.base_url('minimax')}/v1/music_generation"
+    for r in (httpx.post(url, json=GOOD), httpx.post(url, json=GOOD, headers=WRONG),
+              generate(http, emu, {"model": "music-2.0"}),
+              generate(http, emu, dict(GOOD, output_format="url"))):
+        assert r.status_code == 200
+        body = r.json()
+        assert isinstance(body["trace_id"], str) and len(body["trace_id"]) == 32, body
+        assert set(body["base_resp"]) == {"status_code", "status_msg"}
+
+
 def test_hex_output_by_default(emu: Emulator, http: httpx.Client) -> None:
     r = generate(http, emu, GOOD)
     body = r.json()

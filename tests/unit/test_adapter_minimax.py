@@ -347,3 +347,27 @@ def test_assembler_stream_cut_short_is_failed() -> None:
     asm.feed(_event(AUDIO[:10], 1))
     result = asm.result(_job())
     assert result.job.status is JobStatus.FAILED and result.audio_bytes is None
+
+
+def test_duration_units_and_legacy_extra_info(a: MinimaxAdapter, resp: MakeResponse) -> None:
+    """``music_duration`` is milliseconds; the AIML legacy DTO's ``audio_length`` is accepted as well."""
+    ok = _ok(URL)
+    assert a.parse_submit(_job(), resp(200, ok)).job.duration_s == pytest.approx(25.364)
+    legacy = {
+        **ok,
+        "extra_info": {
+            "audio_length": 30000,
+            "audio_size": 1,
+            "audio_bitrate": 1,
+            "audio_sample_rate": 44100,
+        },
+    }
+    assert a.parse_submit(_job(), resp(200, legacy)).job.duration_s == pytest.approx(30.0)
+
+
+def test_trace_id_is_the_job_id_and_the_error_request_id(a: MinimaxAdapter, resp: MakeResponse) -> None:
+    job = a.parse_submit(_job(), resp(200, _ok(URL))).job
+    assert job.id == "04ede0ab069fb1ba8be5156a24b1e081"
+    with pytest.raises(E.ValidationError) as info:
+        a.parse_submit(_job(), resp(200, _err(2013, "invalid params"), {"x-request-id": "other"}))
+    assert info.value.request_id == "t-err"  # trace_id wins over a transport request id
