@@ -227,3 +227,15 @@ def test_relaunch_create_201_then_poll(emu: Emulator, http: httpx.Client) -> Non
     assert got["status"] == 2
     assert http.get(got["audioURL"]).status_code == 200
     assert http.post(f"{base}/v1/minimax/music/create", json={"prompt": "forbiddenword"}).status_code == 422
+
+
+def test_list_default_limit_is_20_and_items_are_retrieve_objects(http: httpx.Client) -> None:
+    """``GET /v1/minimax/music/?account=&limit=20&lastMusicId=``: 20 when no limit is given."""
+    with Emulator(speed=5000) as emu:
+        base = f"{emu.base_url('useapi')}/v1/minimax/music"
+        ids = [create(http, emu, prompt=f"song {i}", styleId="folk").json()["musicId"] for i in range(21)]
+        listed = http.get(f"{base}/").json()
+        assert [m["musicId"] for m in listed] == ids[::-1][:20]
+        assert all(set(m) == RETRIEVE_KEYS and m["statusFinal"] is True for m in listed)
+        rest = http.get(f"{base}/", params={"lastMusicId": listed[-1]["musicId"]}).json()
+        assert [m["musicId"] for m in rest] == [ids[0]]
