@@ -182,6 +182,21 @@ def test_music_26_everything_optional(a: AimlapiAdapter) -> None:
     assert [i.level for i in empty] == ["warning"]
 
 
+@pytest.mark.parametrize("model", ["minimax-music", "minimax/music-cover"])
+def test_reference_audio_url_is_required_even_with_audio_base64(a: AimlapiAdapter, model: str) -> None:
+    """Both schemas require ``reference_audio_url``; ``audio_base64`` is the MiniMax platform's field and
+    must not stand in for it here (the legacy body used to go out with ``reference_audio_url: None``)."""
+    req = MusicRequest(
+        lyrics="##la la la la la##", style="Gentle guitar arpeggios", extra={"audio_base64": "AA"}
+    )
+    errs = [i for i in a.validate(req, model=model) if i.level == "error"]
+    assert [i.field for i in errs] == ["reference_audio_url"]
+    with pytest.raises(E.ValidationError):
+        a.build_submit(req, model=model)
+    ok = MusicRequest(lyrics="##la la la la la##", style="Gentle guitar arpeggios", reference_audio_url=REF)
+    assert [i for i in a.validate(ok, model=model) if i.level == "error"] == []
+
+
 def test_cover_uses_sample_rate_key(a: AimlapiAdapter) -> None:
     req = MusicRequest(
         style="Gentle guitar arpeggios, soft strings.",
