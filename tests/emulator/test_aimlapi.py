@@ -261,3 +261,14 @@ def test_legacy_model_matches_its_schema() -> None:
 def test_legacy_reference_checks_the_path_only(emu: Emulator, http: httpx.Client, ref: str) -> None:
     body = {"model": "minimax-music", "prompt": "##la la##", "reference_audio_url": ref}
     assert submit(http, emu.base_url("aimlapi"), body).status_code == 200
+
+
+def test_audio_setting_defaults(emu: Emulator, http: httpx.Client) -> None:
+    """No audio_setting: the fragments' defaults, 44100 Hz, 256000 bit/s, mp3."""
+    base = emu.base_url("aimlapi")
+    done = wait_final(http, base, submit(http, base, GOOD["minimax/music-1.5"]).json()["id"])
+    audio = http.get(done["audio_file"]["url"])
+    assert audio.headers["content-type"] == "audio/mpeg"
+    assert decode(audio.content)[1] == 44100
+    job = next(j for j in emu.jobs("aimlapi") if j.id == done["id"])
+    assert (job.sample_rate, job.bitrate, job.fmt) == (44100, 256000, "mp3")
