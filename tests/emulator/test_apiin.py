@@ -77,6 +77,8 @@ def test_defaults_and_prompt_only(emu: Emulator, http: httpx.Client) -> None:
     done = wait_final(http, emu, r.json()["data"]["task_id"])
     samples, rate = decode(http.get(done["audio_url"]).content)
     assert rate == 44100 and samples.shape[1] == 2
+    job = next(j for j in emu.jobs("apiin") if j.id == done["task_id"])
+    assert (job.bitrate, job.sample_rate) == (256000, 44100)  # the documented defaults
 
 
 def test_sample_rate_honoured(emu: Emulator, http: httpx.Client) -> None:
