@@ -19,7 +19,9 @@ threads run whatever the kernel does; the browser tests prove that the monitor m
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
+import os
 import threading
 import time
 import uuid
@@ -102,6 +104,13 @@ class Run:
 
 
 Listener = Callable[[Run], None]
+
+
+_SALT = os.urandom(16)
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(_SALT + repr(value).encode()).hexdigest()
 
 
 class Bridge:
@@ -285,7 +294,8 @@ class Bridge:
                 self.errors.append(("the error handler", exc))
 
     def _client(self, provider: str, kwargs: Mapping[str, Any]) -> ClientLike:
-        key = (provider, *sorted((k, repr(v)) for k, v in kwargs.items()))
+        # the cache key holds a salted digest of an api_key, never the key (vars(bridge) shows it)
+        key = (provider, *sorted((k, _digest(v) if k == "api_key" else repr(v)) for k, v in kwargs.items()))
         with self._client_lock:
             client = self._clients.get(key)
             if client is None:
