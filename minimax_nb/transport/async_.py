@@ -128,8 +128,12 @@ class AsyncMusicClient:
         try:
             r = await self._http.request(**kw)
         except httpx.TransportError as exc:
-            raise self._core.connection_error(exc) from None
-        return self._core.to_response(r.status_code, r.content, r.headers)
+            err = self._core.connection_error(exc)
+        else:
+            return self._core.to_response(r.status_code, r.content, r.headers)
+        # raised outside the except block: no __context__ pointing at the httpx error, whose request
+        # carries the Authorization header (and pickles it)
+        raise err
 
     async def _call(self, request: HttpRequest, parse: Callable[[HttpResponse], T]) -> T:
         attempt = 0

@@ -420,6 +420,24 @@ def safe_name(text: str, limit: int = 80) -> str:
     return cleaned[:limit]
 
 
+class _Secret:
+    """Holds the key so that ``vars()``, ``repr()`` and ``pickle`` of its owner never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str | None) -> None:
+        self._value = value
+
+    def get(self) -> str | None:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<secret ***>" if self._value else "<no secret>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise TypeError("an API key is never pickled")
+
+
 class ClientCore:
     """The state and the pure decisions of one client. Both ``MusicClient`` and ``AsyncMusicClient``
     own one; it never does I/O except through the ledger it is given."""
@@ -442,7 +460,7 @@ class ClientCore:
     ) -> None:
         self.provider = provider
         self.adapter = adapter
-        self.__api_key = api_key  # the one place the key lives; never in repr/str/logs/errors
+        self.__api_key = _Secret(api_key)  # the one place the key lives; never in repr/vars/pickle/logs
         self.base_url = base_url
         if isinstance(account, str) or account is None:
             self.accounts: tuple[str | None, ...] = (account,)
@@ -469,10 +487,10 @@ class ClientCore:
 
     @property
     def has_key(self) -> bool:
-        return bool(self.__api_key)
+        return bool(self.__api_key.get())
 
     def redact(self, text: str) -> str:
-        return redact(text, [self.__api_key])
+        return redact(text, [self.__api_key.get()])
 
     # ---- requests -------------------------------------------------------------------------------
 
@@ -482,18 +500,18 @@ class ClientCore:
     def request_kwargs(self, request: HttpRequest) -> dict[str, Any]:
         """Keyword arguments for ``httpx.Client.build_request``/``AsyncClient.build_request``."""
         headers = {"Accept": "application/json", **dict(request.headers)}
-        if not self.__api_key and self.provider != LOCAL_PROVIDER:
+        if not self.__api_key.get() and self.provider != LOCAL_PROVIDER:
             from minimax_nb.errors import AuthenticationError
 
             var = ENV_KEYS.get(self.provider, "the provider's key variable")
             raise AuthenticationError(f"no API key for {self.provider}: pass api_key= or set {var}",
                                       provider=self.provider)
-        if self.__api_key:
-            headers["Authorization"] = f"Bearer {self.__api_key}"
+        if self.__api_key.get():
+            headers["Authorization"] = f"Bearer {self.__api_key.get()}"
         kw: dict[str, Any] = {
             "method": request.method,
             "url": self.url(request.path),
-            "headers": headers,
+            "headers": httpx.Headers(headers),  # its repr masks Authorization (locals in tracebacks)
             "timeout": self.timeouts.for_request(request),
         }
         if request.params:
@@ -508,10 +526,14 @@ class ClientCore:
                 "timeout": self.timeouts.for_download()}
 
     def connection_error(self, exc: BaseException) -> APIConnectionError:
-        return classify_exception(exc, provider=self.provider, secrets=[self.__api_key])
+        return classify_exception(exc, provider=self.provider, secrets=[self.__api_key.get()])
 
-    @staticmethod
-    def to_response(status_code: int, body: bytes, headers: httpx.Headers) -> HttpResponse:
+    def to_response(self, status_code: int, body: bytes, headers: httpx.Headers) -> HttpResponse:
+        """The adapter's view of an answer. A key the server (or a proxy) echoes back is scrubbed from the
+        body, so no error message, error body or ledger row made from it can carry the key."""
+        key = self.__api_key.get()
+        if key and len(key) >= 4 and key.encode() in body:
+            body = body.replace(key.encode(), b"***")
         return HttpResponse(status_code=status_code, body=body, headers=dict(headers.items()))
 
     def retry_delay(self, kind: RequestKind, error: BaseException, attempt: int) -> float | None:
