@@ -92,6 +92,9 @@ class MusicRequest:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable: the read-only ``extra`` view is not
+        return (MusicRequest.from_dict, (self.to_dict(),))
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
@@ -187,6 +190,9 @@ class Job:
         if kw.get("audio_path"):
             kw["audio_path"] = Path(kw["audio_path"])
         return cls(**kw)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable (errors carry jobs across processes)
+        return (Job.from_dict, (self.to_dict(),))
 
     def __repr__(self) -> str:  # short: a notebook shows many of these
         title = f" {self.title!r}" if self.title else ""

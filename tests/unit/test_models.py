@@ -116,3 +116,19 @@ def test_raise_for_status() -> None:
         _job(status=JobStatus.FAILED, error="boom").raise_for_status()
     with pytest.raises(JobFailedError, match="cancelled"):
         _job(status=JobStatus.CANCELLED).raise_for_status()
+
+
+def test_jobs_requests_and_errors_carrying_them_pickle() -> None:
+    import pickle
+    from pathlib import Path
+
+    from minimax_nb.errors import JobFailedError
+
+    request = MusicRequest(lyrics="[Verse]\nla", style="pop", extra={"stream": True})
+    job = Job(provider="aimlapi", request=request, id="g-1", raw={"status": "error"},
+              audio_path=Path("/tmp/x.mp3")).evolve(status=JobStatus.FAILED, error="boom")
+    assert pickle.loads(pickle.dumps(request)) == request
+    again = pickle.loads(pickle.dumps(job))
+    assert again == job and again.finished_at == job.finished_at and dict(again.raw) == {"status": "error"}
+    err = pickle.loads(pickle.dumps(JobFailedError("boom", provider="aimlapi", job=job)))
+    assert isinstance(err, JobFailedError) and err.job == job and err.provider == "aimlapi"
