@@ -1,4 +1,5 @@
-"""The exception tree. Every error says which provider, HTTP status, provider code, message and
+"""The exception tree, and the two guards of the API key (``redact`` for text, ``Secret`` to hold it).
+Every error says which provider, HTTP status, provider code, message and
 request/trace id it knows — and never the API key (``redact`` scrubs any text that passes through).
 
     MiniMaxError
@@ -36,6 +37,7 @@ __all__ = [
     "ModerationError",
     "NotFoundError",
     "RateLimitError",
+    "Secret",
     "ServerError",
     "ValidationError",
     "WaitTimeoutError",
@@ -51,6 +53,24 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
         if s and len(s) >= 4:
             text = text.replace(s, "***")
     return _BEARER.sub(r"\1***", text)
+
+
+class Secret:
+    """Holds the key so that ``vars()``, ``repr()`` and ``pickle`` of its owner never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str | None) -> None:
+        self._value = value
+
+    def get(self) -> str | None:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<secret ***>" if self._value else "<no secret>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise TypeError("an API key is never pickled")
 
 
 class MiniMaxError(Exception):

@@ -336,6 +336,7 @@ def test_studio_state_after_entering_a_key(emu: Emulator, tmp_path: Path,
         assert lw.api_key == key  # positive control: the key was really taken
         assert_clean(_all_state(st), key, where="studio widget state")
         assert_clean(repr(st) + repr(lw.settings()) + repr(st.bridge), key, where="studio reprs")
+        assert_clean(repr(vars(lw)), key, where="vars of the launcher")
         st.composer.lyrics.value = REQUESTS["aimlapi"].lyrics or ""
         st.composer.style.value = REQUESTS["aimlapi"].style or ""
         lw.generate.click()

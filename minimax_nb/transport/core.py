@@ -37,6 +37,7 @@ from minimax_nb.errors import (
     MiniMaxError,
     NotFoundError,
     RateLimitError,
+    Secret,
     ServerError,
     redact,
 )
@@ -420,24 +421,6 @@ def safe_name(text: str, limit: int = 80) -> str:
     return cleaned[:limit]
 
 
-class _Secret:
-    """Holds the key so that ``vars()``, ``repr()`` and ``pickle`` of its owner never show it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str | None) -> None:
-        self._value = value
-
-    def get(self) -> str | None:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<secret ***>" if self._value else "<no secret>"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        raise TypeError("an API key is never pickled")
-
-
 class ClientCore:
     """The state and the pure decisions of one client. Both ``MusicClient`` and ``AsyncMusicClient``
     own one; it never does I/O except through the ledger it is given."""
@@ -460,7 +443,7 @@ class ClientCore:
     ) -> None:
         self.provider = provider
         self.adapter = adapter
-        self.__api_key = _Secret(api_key)  # the one place the key lives; never in repr/vars/pickle/logs
+        self.__api_key = Secret(api_key)  # the one place the key lives; never in repr/vars/pickle/logs
         self.base_url = base_url
         if isinstance(account, str) or account is None:
             self.accounts: tuple[str | None, ...] = (account,)

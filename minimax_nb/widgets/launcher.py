@@ -9,6 +9,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from minimax_nb.errors import Secret
 from minimax_nb.models import MusicRequest
 from minimax_nb.providers.base import ModelSpec
 from minimax_nb.widgets import _html
@@ -62,7 +63,7 @@ class Launcher(w.VBox):  # type: ignore[misc]
         self.catalog: CatalogLike = catalog or Catalog()
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.confirm_above = confirm_above
-        self._api_key: str | None = None
+        self._key = Secret(None)  # in memory only; vars()/repr()/pickle never show it
         self._valid = True
         self._invalid_reason = ""
         self._request: MusicRequest | None = None
@@ -125,11 +126,11 @@ class Launcher(w.VBox):  # type: ignore[misc]
     @property
     def api_key(self) -> str | None:
         """The key typed into this launcher (kept in memory only), or ``None``."""
-        return self._api_key
+        return self._key.get()
 
     def set_api_key(self, key: str | None) -> None:
         """Give a key from code (e.g. from ``getpass``); it is kept in memory only."""
-        self._api_key = key.strip() if key and key.strip() else None
+        self._key = Secret(key.strip() if key and key.strip() else None)
         self._refresh_key_status()
         self._refresh_generate()
         self._emit_change()  # e.g. useapi's styles can load now
@@ -149,13 +150,13 @@ class Launcher(w.VBox):  # type: ignore[misc]
             provider=self.provider.value, model=self.model.value or None,
             account=self.account.value.strip() or None, bitrate=opt(self.bitrate.value),
             sample_rate=opt(self.sample_rate.value), audio_format=opt(self.audio_format.value),
-            variants=int(self.variants.value), api_key=self._api_key)
+            variants=int(self.variants.value), api_key=self.api_key)
 
     def key_source(self) -> str | None:
         """Where the key comes from: ``"entered"``, ``"$ENV_NAME"``, ``"none needed"``, or ``None``."""
         if self.provider.value == LOCAL:
             return "none needed"
-        if self._api_key:
+        if self.api_key:
             return "entered"
         env_key = self.catalog.env_key(self.provider.value)
         if env_key and self.env.get(env_key):
@@ -265,7 +266,7 @@ class Launcher(w.VBox):  # type: ignore[misc]
             text, colour = f"no key: {hint}paste one below", "#b91c1c"
         self.key_status.value = f'<span style="color:{colour}">{_html.esc(text)}</span>'
         self.key.layout.display = "none" if provider == LOCAL else ""
-        self.forget_key.layout.display = "" if self._api_key else "none"
+        self.forget_key.layout.display = "" if self.api_key else "none"
 
     def _refresh_cost(self) -> None:
         try:
