@@ -24,10 +24,12 @@ from minimax_nb.providers.base import HttpRequest, HttpResponse, Issue, Provider
 from minimax_nb.transport import core as _core
 from minimax_nb.transport.core import LedgerArg, RetryPolicy, Timeouts
 from minimax_nb.transport.download import (
+    MAX_COVER_BYTES,
     AudioSink,
     DownloadError,
     audio_path_for,
     check_content_type,
+    cover_path_for,
     find_cached,
     write_audio_bytes,
 )
@@ -322,7 +324,21 @@ class AsyncMusicClient:
             await self._sleep(delay)
         new = job.evolve(audio_path=path)
         self._core.record_audio(new, path, sha, size)
+        await self._fetch_cover(new, path)
         return new
+
+    async def _fetch_cover(self, job: Job, audio_path: Path) -> None:
+        """Save the provider's cover beside the audio (best effort: a song never fails for its cover)."""
+        if not job.cover_url:
+            return
+        try:
+            kw = self._core.download_kwargs(job.cover_url) | {"headers": {"Accept": "image/*"}}
+            r = await self._http.request(**kw)
+            target = cover_path_for(audio_path, r.headers.get("content-type"))
+            if r.status_code == 200 and target is not None and 0 < len(r.content) <= MAX_COVER_BYTES:
+                target.write_bytes(r.content)
+        except httpx.HTTPError as exc:
+            log.warning("no cover for %s: %s", job.key, self._core.redact(str(exc)))
 
     async def _fetch(self, job: Job, directory: Path, exact: Path | None) -> tuple[Path, str, int]:
         async with self._http.stream(**self._core.download_kwargs(job.audio_url or "")) as r:

@@ -21,7 +21,7 @@ from minimax_nb.models import Job
 from minimax_nb.transport.core import safe_name
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioSink", "DownloadError", "audio_path_for", "check_content_type",
-           "find_cached"]
+           "cover_path_for", "find_cached"]
 
 AUDIO_EXTENSIONS = ("mp3", "wav", "flac", "pcm", "ogg", "m4a")
 _CONTENT_TYPES = {
@@ -66,6 +66,17 @@ def find_cached(job: Job, dest: Path) -> Path | None:
         if candidate.is_file() and candidate.stat().st_size > 0:
             return candidate
     return None
+
+
+_IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+MAX_COVER_BYTES = 10 * 1024 * 1024
+
+
+def cover_path_for(audio_path: Path, content_type: str | None) -> Path | None:
+    """Where the cover of the song saved at ``audio_path`` goes (``<stem>.cover.<ext>``, beside it, where
+    the player looks), or ``None`` when ``content_type`` is not an image we keep."""
+    ext = _IMAGE_TYPES.get((content_type or "").split(";")[0].strip().lower())
+    return audio_path.with_name(f"{audio_path.stem}.cover.{ext}") if ext else None
 
 
 def check_content_type(content_type: str | None, *, provider: str | None = None) -> None:

@@ -361,6 +361,18 @@ async def test_resume_records_a_job_the_provider_lost_as_failed(kind: str, emu: 
         await _close(client)
 
 
+@pytest.mark.parametrize("provider", ["useapi", "apiin"])
+async def test_cover_is_saved_beside_the_audio(kind: str, emu: Emulator, tmp_path: Path, provider: str) -> None:
+    """Providers that give a cover URL get it saved as ``<stem>.cover.png`` (where the player looks)."""
+    client = client_for(kind, emu, provider, tmp_path)
+    request = await useapi_request(client) if provider == "useapi" else REQUESTS[provider]
+    job = await Both(client).generate(request)
+    assert job.status is JobStatus.COMPLETED and job.cover_url and job.audio_path is not None
+    cover = Path(job.audio_path).with_name(Path(job.audio_path).stem + ".cover.png")
+    assert cover.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    await _close(client)
+
+
 async def test_two_stuck_twins_never_claim_one_song(kind: str, emu: Emulator, tmp_path: Path) -> None:
     """Two jobs with the same lyrics left in "submitting", one song at the provider: one adopts it, the
     other is unknown (before, both took the same id and the ledger held one paid song twice)."""
