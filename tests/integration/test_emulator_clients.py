@@ -362,7 +362,8 @@ async def test_resume_records_a_job_the_provider_lost_as_failed(kind: str, emu: 
 
 
 @pytest.mark.parametrize("provider", ["useapi", "apiin"])
-async def test_cover_is_saved_beside_the_audio(kind: str, emu: Emulator, tmp_path: Path, provider: str) -> None:
+async def test_cover_is_saved_beside_the_audio(kind: str, emu: Emulator, tmp_path: Path,
+                                               provider: str) -> None:
     """Providers that give a cover URL get it saved as ``<stem>.cover.png`` (where the player looks)."""
     client = client_for(kind, emu, provider, tmp_path)
     request = await useapi_request(client) if provider == "useapi" else REQUESTS[provider]
