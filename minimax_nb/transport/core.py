@@ -22,6 +22,7 @@ import math
 import os
 import random
 import re
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -804,7 +805,9 @@ def build_core(
     if name == LOCAL_PROVIDER and base_url is None:
         emu_mod = importlib.import_module("minimax_nb.emulator")
         speed = resolve_local_speed(emulator_speed, env)
-        emulator = emu_mod.Emulator(speed=speed)
+        # A fresh seed per session, as a real service varies: two sessions' songs and timings differ
+        # (the emulator's own `seed=` keeps tests that need repeatability exact).
+        emulator = emu_mod.Emulator(speed=speed, seed=secrets.randbelow(2**31))
         emulator.start()
         base_url = emulator.base_url(LOCAL_PROVIDER)
         api_key = api_key or emu_mod.DEFAULT_KEY
