@@ -31,8 +31,13 @@ def main() -> int:
         job = client.generate(request)
     frame = results()
     row = frame[frame["local_id"] == job.local_id]
-    with pd.option_context("display.max_columns", None, "display.width", 120, "display.max_colwidth", 70):
-        print(row.T.to_string() if len(row) else frame.tail(1).T.to_string())
+    record = (row if len(row) else frame.tail(1)).iloc[0]
+    width = max(len(str(k)) for k in record.index)
+    for name, value in record.items():  # one "column  value" line each, values left-aligned
+        if isinstance(value, float) and not pd.isna(value):
+            value = round(value, 3)
+        text = "-" if pd.isna(value) else str(value).strip().replace("\n", " / ")
+        print(f"{name:<{width}}  {text}")
     print()
     print(f"status:   {job.status.value}")
     print(f"duration: {job.duration_s} s")
