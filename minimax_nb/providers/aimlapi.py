@@ -166,14 +166,6 @@ class AimlapiAdapter(ProviderAdapter):
                     "not in audio_base64",
                 )
             )
-        if name == LEGACY:
-            for f, v in (
-                ("bitrate", request.bitrate),
-                ("sample_rate", request.sample_rate),
-                ("audio_format", request.audio_format),
-            ):
-                if v is not None:
-                    issues.append(Issue("warning", f, f"{LEGACY} has no {f} setting; it is ignored"))
         if (
             spec.lyrics_optional_when_instrumental
             and not request.lyrics.strip()

@@ -132,11 +132,7 @@ class ApiinAdapter(ProviderAdapter):
         bad = self._model_issue(name)
         if bad is not None:
             return [bad]
-        issues = check_request(self.model_spec(name), request)
-        if request.audio_format is not None:
-            issues = [i for i in issues if i.field != "audio_format"]
-            issues.append(Issue("warning", "audio_format", "apiin has no format setting; it is ignored"))
-        return issues
+        return check_request(self.model_spec(name), request)
 
     def build_submit(
         self, request: MusicRequest, *, model: str | None = None, account: str | None = None

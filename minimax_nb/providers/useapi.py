@@ -103,12 +103,7 @@ class UseapiAdapter(ProviderAdapter):
             return [bad]
         spec = self.model_spec(name)
         if name == V1:
-            issues = check_request(spec, request, lyrics_field="lyrics")
-            if request.instrumental:
-                issues.append(
-                    Issue("warning", "instrumental", "v1 has no instrumental switch; it is ignored")
-                )
-            return issues
+            return check_request(spec, request)
         issues = check_request(spec, request)
         if not request.lyrics.strip() and not (request.style or "").strip():
             issues.append(Issue("error", "lyrics", f"{name} needs lyrics or a style description"))
