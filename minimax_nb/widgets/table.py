@@ -18,35 +18,26 @@ __all__ = ["ResultsTable", "jobs_frame", "ledger_frame"]
 
 #: Columns shown when the frame has them, in this order.
 SHOWN = ("title", "provider", "status", "style", "latency_s", "generation_s", "measured_duration_s",
-         "duration_s", "loudness_lufs", "tempo_bpm")
+         "reported_duration_s", "loudness_lufs", "tempo_bpm")
 #: Short headings for the table.
 LABELS = {"latency_s": "latency s", "generation_s": "gen. s", "measured_duration_s": "length s",
-          "duration_s": "length s", "loudness_lufs": "LUFS", "tempo_bpm": "BPM"}
+          "reported_duration_s": "length s", "loudness_lufs": "LUFS", "tempo_bpm": "BPM"}
 #: Numeric columns offered by the chart, when present.
-CHART_METRICS = ("latency_s", "generation_s", "measured_duration_s", "duration_s", "loudness_lufs",
+CHART_METRICS = ("latency_s", "generation_s", "measured_duration_s", "reported_duration_s", "loudness_lufs",
                  "tempo_bpm")
 KEY = "key"
 
 
-def jobs_frame(jobs: Sequence[Job]) -> pd.DataFrame:
-    """A small results frame built from the jobs themselves (used when ``minimax_nb.results`` is absent).
-
-    Columns: ``key`` (the job's ``local_id``), provider, model, title, style, status, latency_s,
-    duration_s, audio_path.
+def jobs_frame(jobs: Sequence[Job], *, measure: bool = False) -> pd.DataFrame:
+    """The results frame of ``jobs`` themselves (``minimax_nb.results.jobs_frame``: no ledger needed),
+    plus a ``key`` column (the job's ``local_id``). For a session with the ledger off, and for the jobs
+    the ledger lacks.
     """
-    import pandas as pd
+    from minimax_nb.results import jobs_frame as results_jobs_frame
 
-    rows = []
-    for j in jobs:
-        start = j.submitted_at or j.created_at
-        latency = (j.finished_at - start).total_seconds() if j.finished_at and start else math.nan
-        rows.append({KEY: j.local_id, "provider": j.provider, "model": j.model or j.request.model,
-                     "title": j.title or j.request.title, "style": j.style or j.request.style,
-                     "status": j.status.value, "latency_s": latency,
-                     "duration_s": j.duration_s if j.duration_s is not None else math.nan,
-                     "audio_path": str(j.audio_path) if j.audio_path else None})
-    return pd.DataFrame(rows, columns=[KEY, "provider", "model", "title", "style", "status", "latency_s",
-                                       "duration_s", "audio_path"])
+    df = results_jobs_frame(jobs, measure=measure)
+    df.insert(0, KEY, df["local_id"].astype(str))
+    return df
 
 
 def ledger_frame(ledger: Any = None, *, measure: bool = True) -> Callable[[Sequence[Job]], pd.DataFrame]:
@@ -68,7 +59,7 @@ def ledger_frame(ledger: Any = None, *, measure: bool = True) -> Callable[[Seque
         df[KEY] = df["local_id"].astype(str)
         missing = [j for j in jobs if j.local_id not in set(df[KEY])]
         if missing:
-            extra = jobs_frame(missing)
+            extra = jobs_frame(missing, measure=measure)
             df = pd.concat([df, extra], ignore_index=True) if len(df) else extra
         order = {k: i for i, k in enumerate(keys)}  # the order the jobs were added
         return df.sort_values(KEY, key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
@@ -193,8 +184,8 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         """The shown columns present in ``df`` that hold at least one value (one length column)."""
         cols = [c for c in SHOWN if c in df.columns and (c in ("title", "provider", "status")
                                                           or bool(df[c].notna().any()))]
-        if "measured_duration_s" in cols and "duration_s" in cols:
-            cols.remove("duration_s")
+        if "measured_duration_s" in cols and "reported_duration_s" in cols:
+            cols.remove("reported_duration_s")
         return cols
 
     def _render_table(self, df: pd.DataFrame) -> None:
