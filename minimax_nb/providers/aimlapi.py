@@ -231,7 +231,7 @@ class AimlapiAdapter(ProviderAdapter):
                 request_id=request_id_of(response, data),
                 body=data,
             )
-        job = job.evolve(id=gen_id, model=job.model or job.request.model or self.default_model)
+        job = job.evolve(id=gen_id, model=self.resolve_model(job.request, job.model))
         return SubmitResult(self._apply(job, data, default=JobStatus.QUEUED))
 
     # ---------------------------------------------------------------- polling

@@ -162,7 +162,7 @@ class ApiinAdapter(ProviderAdapter):
                 request_id=request_id_of(response),
                 body=data,
             )
-        job = job.evolve(id=task_id, model=job.model or job.request.model or self.default_model)
+        job = job.evolve(id=task_id, model=self.resolve_model(job.request, job.model))
         return SubmitResult(self._apply(job, data))
 
     def build_poll(self, job: Job) -> HttpRequest | None:

@@ -246,7 +246,7 @@ class ProviderAdapter(abc.ABC):
         return isinstance(error, ConcurrencyLimitError)
 
     def estimate_cost_usd(self, request: MusicRequest, *, model: str | None = None) -> float | None:
-        return self.model_spec(model or request.model).price_usd
+        return self.model_spec(self.resolve_model(request, model)).price_usd
 
 
 def errors_only(issues: Sequence[Issue]) -> list[Issue]:

@@ -463,7 +463,7 @@ class MinimaxAdapter(ProviderAdapter):
         extra = extra if isinstance(extra, Mapping) else {}
         changes: dict[str, Any] = {
             "id": job.id or trace_id,
-            "model": job.model or job.request.model or self.default_model,
+            "model": self.resolve_model(job.request, job.model),
         }
         d = _duration_s(extra)
         if d is not None:

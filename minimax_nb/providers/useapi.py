@@ -154,7 +154,7 @@ class UseapiAdapter(ProviderAdapter):
                 request_id=request_id_of(response, data),
                 body=data,
             )
-        job = job.evolve(id=music_id, model=job.model or job.request.model or self.default_model)
+        job = job.evolve(id=music_id, model=self.resolve_model(job.request, job.model))
         if "status" in data or "statusLabel" in data:
             return SubmitResult(self._apply(job, data))
         url = as_str(data.get("audioURL"))
