@@ -4,9 +4,7 @@ Files are served at ``/files/<provider>/<file-id>.<ext>?expires=<unix>&sig=<hmac
 HMAC of the path and the expiry with a per-emulator secret, so a URL cannot be extended by editing
 ``expires``; an expired URL answers 403.
 
-``render_audio`` is the one place that calls the synthesizer (``minimax_nb.synth``). When the synthesizer
-is not importable (it is built in parallel), a tiny stand-in renders chord tones so the emulator still
-serves real, decodable audio.
+``render_audio`` and ``render_cover`` are the one place that calls the synthesizer (``minimax_nb.synth``).
 """
 
 from __future__ import annotations
@@ -14,14 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
-import io
 import math
-import struct
-import wave
-import zlib
-from typing import Any
-
-import numpy as np
 
 __all__ = [
     "CONTENT_TYPES",
@@ -88,16 +79,6 @@ class UrlSigner:
 # Rendering
 
 
-def _synth() -> Any | None:
-    try:
-        from minimax_nb import synth
-    except ImportError:  # pragma: no cover - depends on the synthesizer being present
-        return None
-    if all(hasattr(synth, n) for n in ("render", "encode", "cover_png")):
-        return synth
-    return None
-
-
 def render_audio(
     *,
     lyrics: str,
@@ -114,89 +95,19 @@ def render_audio(
     ``RenderedAudio.bitrate`` is the bit rate really encoded: an MP3 bit rate the MPEG layer cannot
     carry at ``sample_rate`` (60 kbps, or 256 kbps at 16/24 kHz) becomes the nearest valid one.
     """
-    synth = _synth()
-    if synth is not None:
-        song = synth.render(lyrics, style, seed=seed, sample_rate=sample_rate,
-                            max_duration_s=max_duration_s, instrumental=instrumental)
-        samples = np.asarray(song.samples)
-        channels = 1 if samples.ndim == 1 else int(min(samples.shape))
-        data = synth.encode(song, fmt, bitrate=bitrate, quality=7)  # LAME fast mode: answers sooner
-        real_bitrate = bitrate
-        if fmt == "mp3" and hasattr(synth, "mp3_bitrate"):
-            real_bitrate = int(synth.mp3_bitrate(int(song.sample_rate), bitrate))
-        return RenderedAudio(data=bytes(data), fmt=fmt, duration_s=float(song.duration_s),
-                             sample_rate=int(song.sample_rate), channels=channels, bitrate=real_bitrate)
-    return _standin_render(lyrics=lyrics, style=style, seed=seed, sample_rate=sample_rate, bitrate=bitrate,
-                           fmt=fmt, max_duration_s=max_duration_s, instrumental=instrumental)
+    from minimax_nb.synth import encode, mp3_bitrate, render  # imported on first render, not with the app
+
+    song = render(lyrics, style, seed=seed, sample_rate=sample_rate, max_duration_s=max_duration_s,
+                  instrumental=instrumental)
+    # the routes validate fmt (mp3, wav, pcm); quality 7 is LAME's fast mode: the answer comes sooner
+    data = encode(song, fmt, bitrate=bitrate, quality=7)  # type: ignore[arg-type]
+    real_bitrate = mp3_bitrate(song.sample_rate, bitrate) if fmt == "mp3" else bitrate
+    return RenderedAudio(data=data, fmt=fmt, duration_s=song.duration_s, sample_rate=song.sample_rate,
+                         channels=song.channels, bitrate=real_bitrate)
 
 
 def render_cover(title: str, style: str, seed: int) -> bytes:
-    """A PNG cover with the title and style (from the synthesizer; a plain gradient as a stand-in)."""
-    synth = _synth()
-    if synth is not None:
-        return bytes(synth.cover_png(title, style, seed=seed))
-    return _standin_png(seed)
+    """A PNG cover with the title and style, from the synthesizer."""
+    from minimax_nb.synth import cover_png
 
-
-def _pcm_bytes(samples: np.ndarray[Any, Any]) -> bytes:
-    arr = np.asarray(samples)
-    if arr.ndim == 2 and arr.shape[0] in (1, 2) and arr.shape[1] > 2:
-        arr = arr.T
-    if arr.dtype.kind == "f":
-        arr = np.clip(arr, -1.0, 1.0)
-        arr = (arr * 32767.0).astype("<i2")
-    else:
-        arr = arr.astype("<i2")
-    return arr.tobytes()
-
-
-def _standin_render(*, lyrics: str, style: str, seed: int, sample_rate: int, bitrate: int, fmt: str,
-                    max_duration_s: float, instrumental: bool) -> RenderedAudio:
-    """Chord tones following the lyric lines: a placeholder until the real synthesizer is present."""
-    lines = [ln for ln in lyrics.splitlines() if ln.strip() and not ln.strip().startswith("[")]
-    duration = min(max_duration_s, max(8.0, 4.0 + 2.5 * len(lines))) if lines and not instrumental else \
-        min(max_duration_s, 30.0)
-    n = int(duration * sample_rate)
-    t = np.arange(n) / sample_rate
-    rng = np.random.default_rng(seed)
-    root = 110.0 * 2 ** (int(rng.integers(0, 12)) / 12)
-    bar = 2.0
-    degree = np.array([0, 5, 7, 3])[(t // bar).astype(int) % 4]
-    f = root * 2 ** (degree / 12)
-    sig = 0.25 * np.sin(2 * np.pi * f * t) + 0.15 * np.sin(2 * np.pi * f * 1.5 * t)
-    sig *= 0.6 + 0.4 * np.exp(-((t % 0.5) * 6))
-    sig += 0.02 * rng.standard_normal(n) * (style.__len__() % 3 + 1) / 3
-    stereo = np.stack([sig, np.roll(sig, 64)], axis=1).astype(np.float32)
-    if fmt == "pcm":
-        data = _pcm_bytes(stereo)
-    elif fmt == "wav":
-        buf = io.BytesIO()
-        with wave.open(buf, "wb") as w:
-            w.setnchannels(2)
-            w.setsampwidth(2)
-            w.setframerate(sample_rate)
-            w.writeframes(_pcm_bytes(stereo))
-        data = buf.getvalue()
-    else:
-        import lameenc
-
-        enc = lameenc.Encoder()
-        enc.set_bit_rate(max(8, min(320, bitrate // 1000)))
-        enc.set_in_sample_rate(sample_rate)
-        enc.set_channels(2)
-        enc.set_quality(7)
-        data = bytes(enc.encode(_pcm_bytes(stereo))) + bytes(enc.flush())
-    return RenderedAudio(data=data, fmt=fmt, duration_s=n / sample_rate, sample_rate=sample_rate,
-                         channels=2, bitrate=bitrate)
-
-
-def _standin_png(seed: int, width: int = 64, height: int = 64) -> bytes:
-    r, g, b = (seed * 37) % 256, (seed * 91) % 256, (seed * 53) % 256
-    rows = b"".join(b"\x00" + bytes((r, (g + y * 3) % 256, b)) * width for y in range(height))
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows))
-            + chunk(b"IEND", b""))
+    return cover_png(title, style, seed=seed)
