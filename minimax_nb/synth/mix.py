@@ -17,9 +17,8 @@ from minimax_nb.synth.instruments import Drums, Instrument
 from minimax_nb.synth.styles import StylePreset, resolve_style
 from minimax_nb.synth.voice import NoiseBank, VoiceNote, sing
 
-__all__ = ["SUPPORTED_SAMPLE_RATES", "Song", "render"]
+__all__ = ["Song", "render"]
 
-SUPPORTED_SAMPLE_RATES: tuple[int, ...] = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 TARGET_RMS_DBFS = -16.0
 CEILING = 10 ** (-1.0 / 20)  # -1 dBFS
 
@@ -503,7 +502,7 @@ def render(
             exact text also seeds the melody, so two unknown styles both sound like pop but differ.
         seed: varies the melody and the sounds.
         sample_rate: output rate in Hz (any rate from 8000 to 48000; MP3 needs one of
-            ``SUPPORTED_SAMPLE_RATES``).
+            ``MP3_SAMPLE_RATES``).
         max_duration_s: the cap on the length (the minimax-music family caps at 60 s); the song fades
             out at the cap. ``None`` for no cap.
         instrumental: no singing; a lead synth plays the melody.
