@@ -312,7 +312,6 @@ class StreamAssembler:
         self.done = False
         self.extra_info: dict[str, Any] = {}
         self.trace_id: str | None = None
-        self.events = 0
 
     def feed(self, line: bytes | str) -> StreamEvent:
         """Parse and collect one line; returns the event (raises on an error event)."""
@@ -322,7 +321,6 @@ class StreamAssembler:
         if ev.extra_info:
             self.extra_info = ev.extra_info
         if ev.audio:
-            self.events += 1
             if ev.is_final and self._audio and ev.audio.startswith(bytes(self._audio)):
                 self._audio = bytearray(ev.audio)
             else:
@@ -367,8 +365,7 @@ class StreamAssembler:
 
 
 def _ext_for(request: MusicRequest) -> str:
-    fmt = request.audio_format or "mp3"
-    return "pcm" if fmt == "pcm" else fmt
+    return request.audio_format or "mp3"
 
 
 def _duration_s(extra: Mapping[str, Any]) -> float | None:
