@@ -21,7 +21,6 @@ import logging
 import math
 import os
 import random
-import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -44,6 +43,7 @@ from minimax_nb.errors import (
 )
 from minimax_nb.models import Job, JobStatus, MusicRequest, utcnow
 from minimax_nb.providers.base import HttpRequest, HttpResponse, ProviderAdapter
+from minimax_nb.transport.download import AUDIO_EXTENSIONS, DownloadError, file_digest
 
 if TYPE_CHECKING:
     from minimax_nb.transport.polling import PollPolicy
@@ -412,15 +412,6 @@ def resolve_ledger(ledger: LedgerArg, env: Mapping[str, str] | None = None) -> L
 # --------------------------------------------------------------------------------------------------
 # the shared core of both clients
 # --------------------------------------------------------------------------------------------------
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-
-
-def safe_name(text: str, limit: int = 80) -> str:
-    """``text`` reduced to a safe file-name fragment (no separators, no leading dots)."""
-    cleaned = _UNSAFE.sub("_", text).strip("._") or "job"
-    return cleaned[:limit]
-
 
 class ClientCore:
     """The state and the pure decisions of one client. Both ``MusicClient`` and ``AsyncMusicClient``
@@ -845,8 +836,6 @@ def build_core(
 def download_target(core: ClientCore, dest: str | os.PathLike[str] | None) -> tuple[Path, Path | None]:
     """``(directory, exact file or None)`` for ``download(job, dest)``: a ``dest`` with an audio
     extension is the file itself, anything else a directory."""
-    from minimax_nb.transport.download import AUDIO_EXTENSIONS
-
     if dest is None:
         return core.download_dir, None
     path = Path(dest)
@@ -855,24 +844,8 @@ def download_target(core: ClientCore, dest: str | os.PathLike[str] | None) -> tu
     return path, None
 
 
-def file_digest(path: Path) -> tuple[str, int]:
-    import hashlib
-
-    sha = hashlib.sha256()
-    size = 0
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            sha.update(block)
-            size += len(block)
-    return sha.hexdigest(), size
-
-
-
-
 def check_length(core: ClientCore, headers: Mapping[str, str]) -> None:
     """Refuse a download whose announced length exceeds the cap before reading it."""
-    from minimax_nb.transport.download import DownloadError
-
     raw = {k.lower(): v for k, v in headers.items()}.get("content-length")
     if raw and raw.isdigit() and int(raw) > core.max_download_bytes:
         raise DownloadError(f"audio of {raw} bytes exceeds the {core.max_download_bytes}-byte cap",

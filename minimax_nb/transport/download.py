@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from minimax_nb.errors import MiniMaxError
 from minimax_nb.models import Job
-from minimax_nb.transport.core import safe_name
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioSink", "DownloadError", "audio_path_for", "check_content_type",
            "cover_path_for", "find_cached"]
@@ -28,6 +28,26 @@ _CONTENT_TYPES = {
     "audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav",
     "audio/flac": "flac", "audio/ogg": "ogg", "audio/mp4": "m4a",
 }
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def safe_name(text: str, limit: int = 80) -> str:
+    """``text`` reduced to a safe file-name fragment (no separators, no leading dots)."""
+    cleaned = _UNSAFE.sub("_", text).strip("._") or "job"
+    return cleaned[:limit]
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """``(sha256, size)`` of a file already on disk."""
+    sha = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(block)
+            size += len(block)
+    return sha.hexdigest(), size
 
 
 class DownloadError(MiniMaxError):
