@@ -159,14 +159,14 @@ class Instrument:
         self._tables[key] = tab
         return tab
 
-    def note(self, midi: float, length: int, velocity: float = 1.0) -> Array:
+    def note(self, midi: float, length: int) -> Array:
         """One note of ``length`` samples (the release is inside the length), cached."""
         key = (round(midi, 2), length, ())
         hit = self._cache.get(key)
         if hit is None:
             hit = self._shaped(midi, length)
             self._cache[key] = hit
-        return hit if velocity == 1.0 else f32(hit * np.float32(velocity))
+        return hit
 
     def chord(self, midis: tuple[float, ...], length: int, *, strum_s: float = 0.0) -> Array:
         """All notes of a chord summed (optionally strummed low to high by ``strum_s`` per string)."""
