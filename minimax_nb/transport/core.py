@@ -401,12 +401,9 @@ def resolve_ledger(ledger: LedgerArg, env: Mapping[str, str] | None = None) -> L
         if raw.lower() == "off":
             return None
         path = Path(raw) if raw else None
-    try:
-        from minimax_nb.ledger import Ledger
-    except ImportError:  # pragma: no cover - only while the ledger module is missing
-        log.warning("minimax_nb.ledger is not available: jobs are not recorded")
-        return None
-    return Ledger(path) if path is not None else Ledger()  # type: ignore[no-any-return,unused-ignore]
+    from minimax_nb.ledger import Ledger  # sqlite3 is loaded only when a ledger is opened
+
+    return Ledger(path) if path is not None else Ledger()
 
 
 # --------------------------------------------------------------------------------------------------
