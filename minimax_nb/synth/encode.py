@@ -64,7 +64,10 @@ def encode(song: Song, fmt: Literal["mp3", "wav"], *, bitrate: int | None = None
         quality: LAME's algorithm quality, 2 (best, slow) … 7 (fast).
     """
     fmt_l = str(fmt).lower()
-    if fmt_l == "mp3" and mp3_bitrate(song.sample_rate, bitrate) < LOW_BITRATE_HEADROOM_BELOW:
+    if fmt_l not in ("mp3", "wav", "pcm"):
+        raise ValueError(f"unknown audio format {fmt!r}; use 'mp3' or 'wav'")
+    kbps = mp3_bitrate(song.sample_rate, bitrate) // 1000 if fmt_l == "mp3" else 0
+    if fmt_l == "mp3" and kbps * 1000 < LOW_BITRATE_HEADROOM_BELOW:
         # Low bit rates ring: the decoded peaks overshoot by up to ~1.5 dB. Leave room so a decoder
         # never clips.
         pcm = to_pcm16(song, gain=10 ** (-1.5 / 20))
@@ -80,11 +83,8 @@ def encode(song: Song, fmt: Literal["mp3", "wav"], *, bitrate: int | None = None
         return buf.getvalue()
     if fmt_l == "pcm":
         return pcm
-    if fmt_l != "mp3":
-        raise ValueError(f"unknown audio format {fmt!r}; use 'mp3' or 'wav'")
     import lameenc
 
-    kbps = mp3_bitrate(song.sample_rate, bitrate) // 1000
     enc = lameenc.Encoder()
     enc.set_bit_rate(kbps)
     enc.set_in_sample_rate(song.sample_rate)
