@@ -21,6 +21,7 @@ from minimax_nb import lyrics as _lyrics
 from minimax_nb.errors import (
     APIConnectionError,
     AuthenticationError,
+    ConcurrencyLimitError,
     InsufficientBalanceError,
     MiniMaxError,
     NotFoundError,
@@ -241,8 +242,6 @@ class ProviderAdapter(abc.ABC):
 
     def is_concurrency_refusal(self, error: Exception) -> bool:
         """True when ``error`` means "busy, try this create again later" (nothing was bought)."""
-        from minimax_nb.errors import ConcurrencyLimitError
-
         return isinstance(error, ConcurrencyLimitError)
 
     def estimate_cost_usd(self, request: MusicRequest, *, model: str | None = None) -> float | None:
@@ -380,15 +379,13 @@ def read_json(provider: str, response: HttpResponse, *, expect: type = dict) -> 
     what = "not JSON" if data is _INVALID else f"JSON {type(data).__name__}, expected {expect.__name__}"
     text = _snippet(response.body) or "<empty body>"
     if response.status_code >= 400:
-        return _raise(
-            error_for_status(
-                provider,
-                response.status_code,
-                f"HTTP {response.status_code} with a body that is {what}: {text}",
-                request_id=rid,
-                body=text,
-                retry_after=retry_after_of(response),
-            )
+        raise error_for_status(
+            provider,
+            response.status_code,
+            f"HTTP {response.status_code} with a body that is {what}: {text}",
+            request_id=rid,
+            body=text,
+            retry_after=retry_after_of(response),
         )
     raise APIConnectionError(
         f"malformed response from {provider} (HTTP {response.status_code}, body {what}): {text}",
@@ -397,10 +394,6 @@ def read_json(provider: str, response: HttpResponse, *, expect: type = dict) -> 
         request_id=rid,
         body=text,
     )
-
-
-def _raise(err: MiniMaxError) -> Any:
-    raise err
 
 
 _INVALID = object()
@@ -464,24 +457,13 @@ def finish(job: Job, status: JobStatus, payload: Mapping[str, Any], **changes: A
     return job.evolve(status=status, raw=dict(payload), **changes)
 
 
-def check_request(
-    spec: ModelSpec,
-    request: MusicRequest,
-    *,
-    prompt_field: str = "style",
-    lyrics_field: str = "lyrics",
-    lyrics_text: str | None = None,
-    prompt_text: str | None = None,
-) -> list[Issue]:
+def check_request(spec: ModelSpec, request: MusicRequest) -> list[Issue]:
     """Every problem of ``request`` against ``spec``: lengths, required fields, allowed values, and the
     lyrics warnings (text on a tag line, tags or ``##`` on a model that does not use them).
-
-    ``lyrics_text``/``prompt_text`` are the texts that will be sent in those fields (they default to
-    ``request.lyrics`` and ``request.style``); ``*_field`` name them in the issues.
     """
     issues: list[Issue] = []
-    lyr = request.lyrics if lyrics_text is None else lyrics_text
-    prm = (request.style or "") if prompt_text is None else prompt_text
+    lyr = request.lyrics
+    prm = request.style or ""
     no_lyrics_ok = spec.lyrics_optional_when_instrumental and (
         request.instrumental or bool(request.extra.get("lyrics_optimizer"))
     )
@@ -490,22 +472,22 @@ def check_request(
     n = _lyrics.char_count(lyr)
     if not lyr.strip():
         if spec.lyrics_required and not no_lyrics_ok:
-            issues.append(Issue("error", lyrics_field, f"{lyrics_field} is required for {spec.name}"))
+            issues.append(Issue("error", "lyrics", f"lyrics is required for {spec.name}"))
     else:
         if spec.lyrics_max is not None and n > spec.lyrics_max:
             issues.append(
                 Issue(
                     "error",
-                    lyrics_field,
-                    f"{lyrics_field} is {n} characters; {spec.name} accepts at most {spec.lyrics_max}",
+                    "lyrics",
+                    f"lyrics is {n} characters; {spec.name} accepts at most {spec.lyrics_max}",
                 )
             )
         if spec.lyrics_min and n < spec.lyrics_min:
             issues.append(
                 Issue(
                     "error",
-                    lyrics_field,
-                    f"{lyrics_field} is {n} characters; {spec.name} needs at least {spec.lyrics_min}",
+                    "lyrics",
+                    f"lyrics is {n} characters; {spec.name} needs at least {spec.lyrics_min}",
                 )
             )
     # prompt (style description)
@@ -516,8 +498,8 @@ def check_request(
                 issues.append(
                     Issue(
                         "error",
-                        prompt_field,
-                        f"{prompt_field} (the style description, sent as prompt) is required for {spec.name}",
+                        "style",
+                        f"style (the style description, sent as prompt) is required for {spec.name}",
                     )
                 )
         else:
@@ -525,16 +507,16 @@ def check_request(
                 issues.append(
                     Issue(
                         "error",
-                        prompt_field,
-                        f"{prompt_field} is {m} characters; {spec.name} accepts at most {spec.prompt_max}",
+                        "style",
+                        f"style is {m} characters; {spec.name} accepts at most {spec.prompt_max}",
                     )
                 )
             if spec.prompt_min and m < spec.prompt_min:
                 issues.append(
                     Issue(
                         "error",
-                        prompt_field,
-                        f"{prompt_field} is {m} characters; {spec.name} needs at least {spec.prompt_min}",
+                        "style",
+                        f"style is {m} characters; {spec.name} needs at least {spec.prompt_min}",
                     )
                 )
     elif request.style and request.style.strip():
@@ -615,5 +597,5 @@ def check_request(
     for w in _lyrics.lyric_warnings(
         lyr, structure_tags=spec.structure_tags, accompaniment_marks=spec.accompaniment_marks
     ):
-        issues.append(Issue("warning", lyrics_field, w))
+        issues.append(Issue("warning", "lyrics", w))
     return issues
