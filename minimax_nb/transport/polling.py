@@ -96,6 +96,3 @@ class PollPolicy:
             cap=self.cap * factor,
             timeout=self.timeout * factor,
         )
-
-    def with_timeout(self, timeout: float) -> PollPolicy:
-        return dataclasses.replace(self, timeout=timeout)
