@@ -183,7 +183,7 @@ def _exit_for(job: Job) -> int:
 def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     """``generate``: validate, submit, wait with progress, download, print the result."""
     from minimax_nb.errors import AuthenticationError, MiniMaxError, ValidationError
-    from minimax_nb.models import JobStatus, MusicRequest
+    from minimax_nb.models import MusicRequest
 
     lyrics = _read_lyrics(args, stdin)
     if args.speed is not None and args.speed <= 0:
@@ -224,13 +224,9 @@ def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: Text
             print(f"provider {client.provider}: submitting "
                   f"{args.title or 'a song'} ({len(lyrics)} characters of lyrics)", file=err, flush=True)
         # generate_many with one request: the client's own submit-wait-download path with progress
-        # callbacks, waiting and retrying a refused create (busy account), errors as a FAILED job.
+        # callbacks, waiting and retrying a refused create (busy account) or a download, errors as the
+        # job's ``error`` text (a download that still failed leaves a COMPLETED job without a file).
         job = client.generate_many([request], concurrency=1, on_update=progress)[0]
-        if job.status is JobStatus.COMPLETED and job.audio_path is None:
-            try:
-                job = job.evolve(audio_path=client.download(job, dest=output))
-            except MiniMaxError as exc:
-                job = job.evolve(error=f"download failed: {exc}")
     _print_result(job, out, progress.elapsed())
     return _exit_for(job)
 
