@@ -451,8 +451,9 @@ class MinimaxAdapter(ProviderAdapter):
 
     def parse_submit(self, job: Job, response: HttpResponse) -> SubmitResult:
         """The finished job: ``audio_url`` for URL output, or ``audio_bytes`` (decoded) for hex output."""
-        self.raise_for_error(response)
-        body = read_json(self.name, response)
+        body = self._checked_body(response)
+        if not isinstance(body, Mapping):
+            body = read_json(self.name, response)  # raises: the body is not a JSON object
         trace_id = as_str(body.get("trace_id")) or request_id_of(response)
         data = body.get("data")
         data = data if isinstance(data, Mapping) else {}
@@ -494,18 +495,23 @@ class MinimaxAdapter(ProviderAdapter):
     def raise_for_error(self, response: HttpResponse) -> None:
         """A non-zero ``base_resp.status_code`` (usually with HTTP 200) → its typed error; HTTP ≥400 without
         ``base_resp`` → the error of the status. Event-stream bodies are left to ``parse_stream_event``."""
+        self._checked_body(response)
+
+    def _checked_body(self, response: HttpResponse) -> Any:
+        """The parsed body once ``raise_for_error``'s checks pass (parsed once: a hex song is megabytes);
+        ``None`` for an event stream or a success body that is not JSON (``parse_submit`` reports it)."""
         ctype = (response.header("content-type") or "").lower()
         if response.status_code < 400 and "event-stream" in ctype:
-            return
+            return None
         if response.status_code < 400:
             try:
                 body = response.json()
             except (ValueError, UnicodeDecodeError):
-                return  # parse_submit reports the malformed body
+                return None
         else:
             body = read_json(self.name, response)
         if not isinstance(body, Mapping):
-            return
+            return body
         rid = as_str(body.get("trace_id")) or request_id_of(response)
         err = _base_resp_error(
             body,
@@ -528,3 +534,4 @@ class MinimaxAdapter(ProviderAdapter):
                 body=_scrub(body),
                 retry_after=retry_after_of(response),
             )
+        return body
