@@ -23,7 +23,6 @@ __all__ = [
     "STATUS_CATEGORIES",
     "apply_dtypes",
     "build_frame",
-    "empty_frame",
     "jobs_frame",
     "open_ledger",
     "results",
@@ -136,11 +135,6 @@ def _seconds(later: pd.DatetimeIndex, earlier: pd.DatetimeIndex) -> pd.api.exten
     delta = (later - earlier).to_numpy(dtype="timedelta64[ns]").astype(np.int64)
     mask: npt.NDArray[np.bool_] = np.asarray(later.isna()) | np.asarray(earlier.isna())
     return pd.arrays.FloatingArray(np.where(mask, 0, delta) / 1e9, mask)
-
-
-def empty_frame() -> pd.DataFrame:
-    """A results DataFrame with no rows (every column, with its dtype)."""
-    return build_frame_from_rows([])
 
 
 def build_frame_from_rows(rows: Sequence[Sequence[Any]],
