@@ -14,6 +14,7 @@ From PROVIDERS.md §2, the OpenAPI fragments in ``shared/specs/aimlapi-openapi/`
 from __future__ import annotations
 
 import dataclasses
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,15 +22,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from minimax_nb.emulator.common import Context, Endpoint, ErrorShaper, json_response, parse_json_body
-from minimax_nb.emulator.common import retry_after_header as _retry_after
+from minimax_nb.emulator.common import (
+    ByMethod,
+    Context,
+    Endpoint,
+    ErrorShaper,
+    json_response,
+    parse_json_body,
+    retry_after_header,
+)
 from minimax_nb.emulator.engine import EmuJob, Phase
 
 __all__ = ["MODELS", "error", "routes"]
 
-_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-            429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
-            503: "Service Unavailable"}
 SAMPLE_RATES = (16000, 24000, 32000, 44100)
 BITRATES = (32000, 64000, 128000, 256000)
 FORMATS = ("mp3", "wav", "pcm")
@@ -78,8 +83,8 @@ MODELS: dict[str, _Model] = {
 
 def error(status: int, message: str | list[str], *, retry_after: float | None = None) -> Response:
     """AIML's NestJS error shape: ``{"statusCode", "message", "error": <reason phrase>}``."""
-    return json_response({"statusCode": status, "message": message, "error": _REASONS.get(status, "Error")},
-                         status, _retry_after(retry_after))
+    return json_response({"statusCode": status, "message": message, "error": HTTPStatus(status).phrase},
+                         status, retry_after_header(retry_after))
 
 
 _shaper: ErrorShaper = error
@@ -214,8 +219,6 @@ class _Routes:
 def routes(ctx: Context, prefix: str = "/aimlapi", provider: str = "aimlapi") -> list[BaseRoute]:
     """The AIML routes under ``prefix``, reporting as ``provider``."""
     r = _Routes(ctx, provider)
-    from minimax_nb.emulator.common import ByMethod
-
     audio = ByMethod({"POST": Endpoint(ctx, provider, "submit", r.submit, _shaper),
                       "GET": Endpoint(ctx, provider, "poll", r.poll, _shaper)})
     return [Route(f"{prefix}/v2/generate/audio", audio, methods=["GET", "POST"])]

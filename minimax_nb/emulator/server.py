@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -47,13 +48,11 @@ __all__ = ["PROVIDERS", "Emulator"]
 PROVIDERS: tuple[str, ...] = ("useapi", "aimlapi", "apiin", "minimax", "local")
 #: The host in ``base_url`` before ``start()``: requests go through ``transport()``, never a socket.
 IN_PROCESS_ROOT = "http://emulator.invalid"
-_PHRASES = {403: "Forbidden", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error",
-            502: "Bad Gateway", 503: "Service Unavailable"}
 
 
 def _file_error(status: int, message: str, *, retry_after: float | None = None) -> Response:
     """Errors of the file host (a CDN): plain text."""
-    return Response(f"{status} {_PHRASES.get(status, '')}: {message}\n", status_code=status,
+    return Response(f"{status} {HTTPStatus(status).phrase}: {message}\n", status_code=status,
                     media_type="text/plain", headers=retry_after_header(retry_after))
 
 
