@@ -72,15 +72,19 @@ def audio_path_for(job: Job, dest: Path, *, url: str | None = None, content_type
 
     Only a known audio extension is taken from the URL; the rest of the name is the job's own.
     """
-    stem = safe_name(f"{job.provider}_{job.key}", limit=120)
-    return dest / f"{stem}.{_extension(job, url, content_type)}"
+    return dest / f"{_stem(job)}.{_extension(job, url, content_type)}"
+
+
+def _stem(job: Job) -> str:
+    """The file name of ``job``'s audio without extension: where it is saved and where the cache looks."""
+    return safe_name(f"{job.provider}_{job.key}", limit=120)
 
 
 def find_cached(job: Job, dest: Path) -> Path | None:
     """The already-downloaded file of ``job`` in ``dest`` (or ``job.audio_path``), if any."""
     if job.audio_path is not None and Path(job.audio_path).is_file():
         return Path(job.audio_path)
-    stem = safe_name(f"{job.provider}_{job.key}", limit=120)
+    stem = _stem(job)
     for ext in AUDIO_EXTENSIONS:
         candidate = dest / f"{stem}.{ext}"
         if candidate.is_file() and candidate.stat().st_size > 0:
