@@ -192,7 +192,7 @@ def _measure_one(candidates: Sequence[tuple[str, int | None]],
 
 
 def _measure_missing(ledger: Ledger, rows: Sequence[Sequence[Any]],
-                     measure: Callable[[Path], AudioFacts], workers: int | None = None,
+                     measure: Callable[[Path], AudioFacts], workers: int = 1,
                      ) -> dict[str, dict[str, Any]]:
     i_path, i_sha, i_size = (ROW_COLUMNS.index(c) for c in ("audio_path", "audio_sha256", "audio_bytes"))
     wanted: dict[str, list[tuple[str, int | None]]] = {}
@@ -203,8 +203,6 @@ def _measure_missing(ledger: Ledger, rows: Sequence[Sequence[Any]],
     todo = [sha for sha in wanted if sha not in facts]
     if not todo:
         return facts
-    if workers is None:
-        workers = 1
     if workers <= 1 or len(todo) == 1:
         measured = [_measure_one(wanted[sha], measure) for sha in todo]
     else:  # numpy's FFTs and the decoder release the GIL for part of the work
@@ -218,7 +216,7 @@ def _measure_missing(ledger: Ledger, rows: Sequence[Sequence[Any]],
 
 def build_frame(ledger: Ledger, measure: bool = True, *, provider: str | None = None,
                 measurer: Callable[[Path], AudioFacts] = measure_file,
-                workers: int | None = None) -> pd.DataFrame:
+                workers: int = 1) -> pd.DataFrame:
     """One row per job of ``ledger``; audio measured (and cached by sha256 in the ledger) when ``measure``.
 
     New files are measured one after the other, or on ``workers`` threads (on a 2-core machine
