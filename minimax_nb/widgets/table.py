@@ -250,15 +250,6 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
 
 
 def _isna(v: Any) -> bool:
-    try:
-        return bool(v is None or (isinstance(v, float) and math.isnan(v)) or v is _NA)
-    except Exception:
-        return False
+    import pandas as pd  # already loaded whenever there is a frame; not at import time
 
-
-try:
-    import pandas as _pd
-
-    _NA: Any = _pd.NA
-except ImportError:  # pragma: no cover - pandas is a dependency
-    _NA = object()
+    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
