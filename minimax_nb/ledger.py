@@ -391,10 +391,8 @@ class Ledger:
         abspath = Path(path).expanduser().absolute()
         job = job if job.audio_path == abspath else job.evolve(audio_path=abspath)
         with self._write() as cur:
-            row = cur.execute("SELECT state FROM jobs WHERE local_id = ?", (job.local_id,)).fetchone()
-            if row is None or not (row[0] in FINAL_STATES and not job.is_final):
-                self._upsert(cur, job, job.status.value, force=False)
-            else:  # keep the final state, but remember the path in the stored job
+            if not self._upsert(cur, job, job.status.value, force=False):
+                # a stale snapshot of a final job: keep the final state, but remember the path
                 stored = json.loads(cur.execute("SELECT job_json FROM job_data WHERE local_id = ?",
                                                 (job.local_id,)).fetchone()[0])
                 stored["audio_path"] = str(abspath)
