@@ -154,18 +154,6 @@ class AimlapiAdapter(ProviderAdapter):
             return [bad]
         spec = self.model_spec(name)
         issues = check_request(spec, request)
-        ref = request.reference_audio_url
-        if spec.needs_reference_audio and not (ref and ref.strip()) and request.extra.get("audio_base64"):
-            # check_request lets the platform's audio_base64 stand in for the URL; AIML has no such field
-            # (its schemas require reference_audio_url, which may itself hold the base64 audio)
-            issues.append(
-                Issue(
-                    "error",
-                    "reference_audio_url",
-                    f"reference_audio_url is required for {name}; AIML takes base64 audio in that field, "
-                    "not in audio_base64",
-                )
-            )
         if (
             spec.lyrics_optional_when_instrumental
             and not request.lyrics.strip()

@@ -123,6 +123,8 @@ class ModelSpec:
     title_max: int | None = None
     #: File endings the reference audio URL must have (AIML legacy: ``.wav``/``.mp3``); empty: any.
     reference_audio_exts: tuple[str, ...] = ()
+    #: ``extra["audio_base64"]`` may stand in for ``reference_audio_url`` (the platform's music-cover).
+    reference_audio_base64: bool = False
     #: The request's ``style`` is sent as the prompt (a description); ``False`` when the prompt is the lyrics.
     prompt_is_style: bool = True
     #: Lyrics may be empty when ``instrumental`` is set or ``extra["lyrics_optimizer"]`` is true.
@@ -536,9 +538,11 @@ def check_request(spec: ModelSpec, request: MusicRequest) -> list[Issue]:
         )
     # reference audio
     ref = request.reference_audio_url
-    if spec.needs_reference_audio and not (ref and ref.strip()) and not request.extra.get("audio_base64"):
+    b64 = request.extra.get("audio_base64")
+    if spec.needs_reference_audio and not (ref and ref.strip()) and not (b64 and spec.reference_audio_base64):
+        unread = "; this model does not read extra['audio_base64']" if b64 else ""
         issues.append(
-            Issue("error", "reference_audio_url", f"reference_audio_url is required for {spec.name}")
+            Issue("error", "reference_audio_url", f"reference_audio_url is required for {spec.name}{unread}")
         )
     if ref and spec.reference_audio_exts and not url_path_ends_with(ref, spec.reference_audio_exts):
         issues.append(

@@ -162,6 +162,7 @@ _MODELS: dict[str, ModelSpec] = {
         lyrics_min=10,
         lyrics_max=3500,
         needs_reference_audio=True,
+        reference_audio_base64=True,
         description="music-cover: style 10–2000 + reference audio_url/audio_base64 (6 s–6 min)",
     ),
 }
