@@ -167,12 +167,17 @@ class RetryPolicy:
         exp = min(self.cap, self.base * math.pow(2.0, max(0, attempt - 1)))
         return exp * (1.0 - self.jitter * rng())
 
-    def delay(self, error: BaseException, attempt: int, rng: Callable[[], float] = random.random) -> float:
-        """The delay before the next attempt: the server's ``Retry-After`` when it gave one, else backoff."""
+    def server_delay(self, error: BaseException) -> float | None:
+        """The server's ``Retry-After`` carried by ``error`` (capped), or ``None`` when it gave none."""
         hint = getattr(error, "retry_after", None)
         if isinstance(hint, int | float) and hint >= 0:
             return min(float(hint), self.retry_after_cap)
-        return self.backoff(attempt, rng)
+        return None
+
+    def delay(self, error: BaseException, attempt: int, rng: Callable[[], float] = random.random) -> float:
+        """The delay before the next attempt: the server's ``Retry-After`` when it gave one, else backoff."""
+        hint = self.server_delay(error)
+        return hint if hint is not None else self.backoff(attempt, rng)
 
     def scaled(self, factor: float) -> RetryPolicy:
         """A copy with every duration multiplied by ``factor`` (for fast emulators in tests)."""
@@ -516,10 +521,8 @@ class ClientCore:
 
     def refusal_delay(self, error: BaseException, attempt: int) -> float:
         """How long to wait before sending a refused create again."""
-        hint = getattr(error, "retry_after", None)
-        if isinstance(hint, int | float) and hint >= 0:
-            return min(float(hint), self.retry.retry_after_cap)
-        return max(self.retry.backoff(attempt), self.poll.first_delay / 4)
+        hint = self.retry.server_delay(error)
+        return hint if hint is not None else max(self.retry.backoff(attempt), self.poll.first_delay / 4)
 
     def max_refusals(self) -> int:
         """How many refusals one create may meet before giving up (about the poll timeout)."""
