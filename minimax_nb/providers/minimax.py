@@ -166,11 +166,15 @@ _MODELS: dict[str, ModelSpec] = {
         description="music-cover: style 10–2000 + reference audio_url/audio_base64 (6 s–6 min)",
     ),
 }
+
+
+def _free_tier(spec: ModelSpec) -> ModelSpec:
+    """The ``<name>-free`` variant of ``spec``: the same limits."""
+    return dataclasses.replace(spec, name=f"{spec.name}-free", description=spec.description + " (free tier)")
+
+
 for _n in ("music-2.6", COVER):
-    _free = _MODELS[_n]
-    _MODELS[f"{_n}-free"] = dataclasses.replace(
-        _free, name=f"{_n}-free", description=_free.description + " (free tier)"
-    )
+    _MODELS[f"{_n}-free"] = _free_tier(_MODELS[_n])
 
 
 class _StreamEventFields(NamedTuple):
@@ -391,8 +395,7 @@ class MinimaxAdapter(ProviderAdapter):
     def model_spec(self, model: str | None) -> ModelSpec:
         """The spec of ``model``; any ``<known>-free`` name uses the spec of ``<known>``."""
         if model and model not in self.models and model.endswith("-free") and model[:-5] in self.models:
-            base = self.models[model[:-5]]
-            return dataclasses.replace(base, name=model, description=base.description + " (free tier)")
+            return _free_tier(self.models[model[:-5]])
         return super().model_spec(model)
 
     def validate(self, request: MusicRequest, *, model: str | None = None) -> list[Issue]:
