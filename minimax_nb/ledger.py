@@ -534,8 +534,6 @@ class Ledger:
             finally:
                 cur.execute("COMMIT")
                 cur.close()
-        if not audio:
-            return [(*r, None, None, None) for r in rows]
         none = (None, None, None)
         return [(*r, *audio.get(r[0], none)) for r in rows]
 
