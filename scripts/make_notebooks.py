@@ -261,8 +261,7 @@ from minimax_nb import MusicClient, MusicRequest
 from minimax_nb.errors import MiniMaxError
 from minimax_nb.providers import get_adapter
 
-KEYS = {"useapi": "USEAPI_API_TOKEN", "aimlapi": "AIMLAPI_API_KEY", "apiin": "APIIN_API_KEY",
-        "minimax": "MINIMAX_API_KEY"}
+KEYS = {p: get_adapter(p).env_key for p in ("useapi", "aimlapi", "apiin", "minimax")}  # the key variables
 available = {p: bool(os.environ.get(var)) for p, var in KEYS.items()}
 for p, var in KEYS.items():
     print(f"{p:8} {'key found' if available[p] else 'no key (set ' + var + ' to try it)'}")
