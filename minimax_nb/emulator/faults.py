@@ -82,6 +82,8 @@ class FaultRule:
             raise ValueError("times must be >= 0")
         if self.phase not in (None, "before", "after"):
             raise ValueError("phase must be 'before', 'after' or None")
+        if self.kind == "truncated" and self.phase == "before":
+            raise ValueError("a 'truncated' fault cuts the handler's answer: it cannot strike before it")
 
     @property
     def exhausted(self) -> bool:

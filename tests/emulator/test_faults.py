@@ -211,7 +211,8 @@ def test_faults_from_json_file(tmp_path: Path, http: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("bad", [{"kind": "teapot"}, {"kind": "500", "route": "nowhere"},
-                                 {"kind": "500", "rate": 2}, {"kind": "500", "provider": "suno"}])
+                                 {"kind": "500", "rate": 2}, {"kind": "500", "provider": "suno"},
+                                 {"kind": "truncated", "phase": "before"}])
 def test_bad_rules_are_refused(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         FaultRule(**bad)
