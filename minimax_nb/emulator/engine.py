@@ -288,9 +288,9 @@ class Engine:
         with self._lock:
             return [j for j in self._jobs.values() if provider is None or j.provider == provider]
 
-    def busy(self, provider: str, account: str | None, now: float | None = None) -> EmuJob | None:
+    def busy(self, provider: str, account: str | None) -> EmuJob | None:
         """The active job of ``account`` at ``provider``, if any."""
-        t = self.clock() if now is None else now
+        t = self.clock()
         with self._lock:
             for j in self._jobs.values():
                 if j.provider == provider and j.account == account and j.is_active(t):
