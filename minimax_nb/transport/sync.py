@@ -151,52 +151,54 @@ class MusicClient:
         # carries the Authorization header (and pickles it)
         raise err
 
-    def _call(self, request: HttpRequest, parse: Callable[[HttpResponse], T]) -> T:
+    def _retrying(self, kind: _core.RequestKind, once: Callable[[], T]) -> T:
+        """``once()`` again until it succeeds or the core says to give up (then its error is raised)."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                result: T = _core.interpret(parse, self._send(request), provider=self.provider)
-                return result
-            except MiniMaxError as err:
-                delay = self._core.retry_delay(request.kind, err, attempt)
-                if delay is None:
-                    raise
-                log.info("%s %s failed (%s); retry %d in %.2fs", self.provider, request.kind,
-                         type(err).__name__, attempt, delay)
-                self._sleep(delay)
+                return once()
+            except httpx.TransportError as exc:
+                err: MiniMaxError = self._core.connection_error(exc)
+            except MiniMaxError as e:
+                err = e
+            # raised outside the except blocks: no __context__ pointing at an httpx error
+            delay = self._core.retry_delay(kind, err, attempt)
+            if delay is None:
+                raise err
+            log.info("%s %s failed (%s); retry %d in %.2fs", self.provider, kind, type(err).__name__,
+                     attempt, delay)
+            self._sleep(delay)
+
+    def _call(self, request: HttpRequest, parse: Callable[[HttpResponse], T]) -> T:
+        def once() -> T:
+            result: T = _core.interpret(parse, self._send(request), provider=self.provider)
+            return result
+
+        return self._retrying(request.kind, once)
 
     def _call_stream(self, request: HttpRequest, job: Job,
                      assembler: _core.StreamAssemblerLike) -> SubmitResult:
         """A streamed create (platform ``stream=true``): hex chunks are assembled as they arrive."""
         kw = self._core.request_kwargs(request)
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with self._http.stream(**kw) as r:
-                    if not _core.is_event_stream(r.status_code, r.headers):
-                        r.read()
-                        response = self._core.to_response(r.status_code, r.content, r.headers)
-                        parsed: SubmitResult = _core.interpret(
-                            lambda x: self._core.adapter.parse_submit(job, x), response,
-                            provider=self.provider)
-                        return parsed
-                    for line in r.iter_lines():
-                        if line.strip():
-                            assembler.feed(line)
-                            if assembler.done:
-                                break
-                done: SubmitResult = assembler.result(job)
-                return done
-            except httpx.TransportError as exc:
-                err: MiniMaxError = self._core.connection_error(exc)
-            except MiniMaxError as e:
-                err = e
-            delay = self._core.retry_delay(request.kind, err, attempt)
-            if delay is None:
-                raise err
-            self._sleep(delay)
+
+        def once() -> SubmitResult:
+            with self._http.stream(**kw) as r:
+                if not _core.is_event_stream(r.status_code, r.headers):
+                    r.read()
+                    response = self._core.to_response(r.status_code, r.content, r.headers)
+                    parsed: SubmitResult = _core.interpret(
+                        lambda x: self._core.adapter.parse_submit(job, x), response, provider=self.provider)
+                    return parsed
+                for line in r.iter_lines():
+                    if line.strip():
+                        assembler.feed(line)
+                        if assembler.done:
+                            break
+            done: SubmitResult = assembler.result(job)
+            return done
+
+        return self._retrying(request.kind, once)
 
     # ---- public API ------------------------------------------------------------------------------
 
@@ -322,20 +324,7 @@ class MusicClient:
         if not job.audio_url:
             raise DownloadError(f"job {job.key} has no audio URL ({job.status.value})",
                                 provider=self.provider, job=job)
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                path, sha, size = self._fetch(job, directory, exact)
-                break
-            except httpx.TransportError as exc:
-                err: MiniMaxError = self._core.connection_error(exc)
-            except MiniMaxError as e:
-                err = e
-            delay = self._core.retry_delay("read", err, attempt)
-            if delay is None:
-                raise err
-            self._sleep(delay)
+        path, sha, size = self._retrying("read", lambda: self._fetch(job, directory, exact))
         new = job.evolve(audio_path=path)
         self._core.record_audio(new, path, sha, size)
         self._fetch_cover(new, path)
