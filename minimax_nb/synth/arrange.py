@@ -80,8 +80,6 @@ class Score:
     notes: tuple[MelodyNote, ...]
     sections: tuple[tuple[str, int, int], ...]  # (tag, first bar, end bar)
     phrases: tuple[tuple[str, float, float], ...]  # (line text, start beat, end beat)
-    tagged: bool
-    accompanied: bool
 
 
 def _degree_midi(preset: StylePreset, base: int, degree: int) -> int:
@@ -304,4 +302,4 @@ def arrange(lyrics: str, preset: StylePreset, *, seed: int, style_text: str, ins
     for _tag, a, b in sec_spans:
         marked[a] = dataclasses.replace(marked[a], first=True)
         marked[b - 1] = dataclasses.replace(marked[b - 1], last=True)
-    return Score(tuple(marked), tuple(notes), tuple(sec_spans), tuple(phrases), tagged, accompanied)
+    return Score(tuple(marked), tuple(notes), tuple(sec_spans), tuple(phrases))
