@@ -215,11 +215,8 @@ class Endpoint:
         try:
             response: Response | None = None
             if rule is not None and phase == "before":
-                response = await self._fault_before(rule, scope, receive, entry)
-                if response is None and rule.kind == "reset":
-                    entry.status = 0
-                    return
-            if response is None:
+                response = await self._strike(rule, None, scope, receive, send, entry)
+            if response is None and entry.status != 0:
                 try:
                     response = await self.handler(request)
                 except DropConnection:
@@ -228,39 +225,42 @@ class Endpoint:
                     _log.exception("emulator handler failed on %s %s", request.method, request.url.path)
                     response = self.shaper(500, "Internal server error")
                 if rule is not None and phase == "after":
-                    after = await self._fault_after(rule, response, scope, receive, send, entry)
-                    if after is None:
-                        entry.status = 0
-                        return
-                    response = after
+                    response = await self._strike(rule, response, scope, receive, send, entry)
+            if response is None:  # the fault dropped the connection
+                return
             entry.status = response.status_code
             await response(scope, receive, send)
         except DropConnection:
             entry.status = 0
             raise
 
-    async def _fault_before(self, rule: FaultRule, scope: Scope, receive: Receive,
-                            entry: LoggedRequest) -> Response | None:
-        """The fault's answer; ``None`` to go on to the handler (or, for ``reset``, after dropping)."""
+    async def _strike(self, rule: FaultRule, answer: Response | None, scope: Scope, receive: Receive,
+                      send: Send, entry: LoggedRequest) -> Response | None:
+        """Apply ``rule`` before the handler runs (``answer`` is ``None``) or to the handler's ``answer``.
+
+        Returns what to send: ``answer`` itself for ``slow`` and ``restart`` (before the handler:
+        ``None``, so the handler runs), else the fault's own answer; ``None`` with ``entry.status = 0``
+        once the connection is dropped (``reset``, ``truncated``).
+        """
         kind = rule.kind
         if kind == "reset":
             entry.status = 0  # logged before the client can notice
             await self.ctx.drop(scope, receive)
             return None
+        if kind == "truncated" and answer is not None:  # always after the handler (FaultRule sees to it)
+            entry.status = 0
+            await self._send_truncated(answer, scope, receive, send)
+            return None
         if kind == "slow":
             await asyncio.sleep(rule.delay_s)
-            return None
+            return answer
         if kind == "restart":
             self.ctx.engine.restart()
-            return None
-        return self._fault_response(rule)
-
-    def _fault_response(self, rule: FaultRule, original: Response | None = None) -> Response:
-        kind = rule.kind
+            return answer
         if kind == "html_error":
             return Response(_HTML_502, status_code=502, media_type="text/html")
         if kind == "malformed_json":
-            body = getattr(original, "body", b"") if original is not None else b""
+            body = getattr(answer, "body", b"") if answer is not None else b""
             broken = body[: max(1, len(body) // 2)] if body.startswith(b"{") else b'{"status": "comp'
             return Response(broken, status_code=200, media_type="application/json")
         status = int(kind)
@@ -268,26 +268,6 @@ class Endpoint:
         messages = {500: "Internal server error", 502: "Bad gateway", 503: "Service unavailable",
                     429: "Too many requests"}
         return self.shaper(status, messages.get(status, "error"), retry_after=retry)
-
-    async def _fault_after(self, rule: FaultRule, response: Response, scope: Scope, receive: Receive,
-                           send: Send, entry: LoggedRequest) -> Response | None:
-        """Apply a fault to the handler's answer; ``None`` when the connection was dropped."""
-        kind = rule.kind
-        if kind == "reset":
-            entry.status = 0
-            await self.ctx.drop(scope, receive)
-            return None
-        if kind == "truncated":
-            entry.status = 0
-            await self._send_truncated(response, scope, receive, send)
-            return None
-        if kind == "slow":
-            await asyncio.sleep(rule.delay_s)
-            return response
-        if kind == "restart":
-            self.ctx.engine.restart()
-            return response
-        return self._fault_response(rule, response)
 
     async def _send_truncated(self, response: Response, scope: Scope, receive: Receive, send: Send) -> None:
         if isinstance(response, StreamingResponse):
