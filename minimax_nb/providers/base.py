@@ -44,6 +44,7 @@ __all__ = [
     "parse_retry_after",
     "read_json",
     "request_id_of",
+    "retry_after_from_headers",
 ]
 
 
@@ -293,7 +294,13 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 def retry_after_of(response: HttpResponse, *, now: datetime | None = None) -> float | None:
     """``retry-after-ms`` (milliseconds) or ``Retry-After`` (seconds / HTTP date) of a response."""
-    ms = response.header("retry-after-ms")
+    return retry_after_from_headers(response.headers, now=now)
+
+
+def retry_after_from_headers(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
+    """``retry-after-ms`` (milliseconds) or ``Retry-After`` (seconds / HTTP date) of response headers."""
+    low = {k.lower(): v for k, v in headers.items()}
+    ms = low.get("retry-after-ms")
     if ms is not None:
         try:
             v = float(ms)
@@ -301,7 +308,7 @@ def retry_after_of(response: HttpResponse, *, now: datetime | None = None) -> fl
             v = math.nan
         if not math.isnan(v) and not math.isinf(v):
             return max(0.0, v / 1000.0)
-    return parse_retry_after(response.header("retry-after"), now=now)
+    return parse_retry_after(low.get("retry-after"), now=now)
 
 
 def request_id_of(response: HttpResponse, body: Any = None) -> str | None:

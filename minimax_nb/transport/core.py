@@ -23,8 +23,7 @@ import os
 import random
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -42,6 +41,7 @@ from minimax_nb.errors import (
     redact,
 )
 from minimax_nb.models import Job, JobStatus, MusicRequest, utcnow
+from minimax_nb.providers import base as _base
 from minimax_nb.providers.base import HttpRequest, HttpResponse, ProviderAdapter
 from minimax_nb.transport.download import AUDIO_EXTENSIONS, DownloadError, file_digest
 
@@ -186,42 +186,20 @@ class RetryPolicy:
 
 
 def parse_retry_after(value: str | None, *, cap: float = 60.0, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value: a number of seconds or an HTTP date.
+    """Seconds to wait from a ``Retry-After`` value (seconds or an HTTP date), capped at ``cap``.
 
-    Returns ``None`` when absent or unreadable; negative values become 0; the result is capped at ``cap``.
+    ``None`` when absent or unreadable; past dates and negative values give 0. The reading is the
+    adapters' (``providers.base.parse_retry_after``); the cap is the client's.
     """
-    if value is None:
-        return None
-    value = value.strip()
-    if not value:
-        return None
-    seconds: float | None
-    try:
-        seconds = float(value)
-        if math.isnan(seconds) or math.isinf(seconds):
-            return None
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    return max(0.0, min(seconds, cap))
+    seconds = _base.parse_retry_after(value, now=now)
+    return None if seconds is None else min(seconds, cap)
 
 
 def retry_after_from_headers(headers: Mapping[str, str], *, cap: float = 60.0,
                              now: datetime | None = None) -> float | None:
     """``retry-after-ms`` (milliseconds) or ``Retry-After`` from response headers, capped."""
-    low = {k.lower(): v for k, v in headers.items()}
-    ms = low.get("retry-after-ms")
-    if ms is not None:
-        try:
-            return max(0.0, min(float(ms) / 1000.0, cap))
-        except ValueError:
-            pass
-    return parse_retry_after(low.get("retry-after"), cap=cap, now=now)
+    seconds = _base.retry_after_from_headers(headers, now=now)
+    return None if seconds is None else min(seconds, cap)
 
 
 # --------------------------------------------------------------------------------------------------
