@@ -79,8 +79,9 @@ def cover_png(title: str, style: str, *, seed: int = 0, size: int = 512) -> byte
     margin = size // 14
     title_text = (title or "Untitled").strip() or "Untitled"
     title_font = _font(max(10, size // 11))
-    lines = textwrap.wrap(title_text, width=16)[:3]
-    if len(textwrap.wrap(title_text, width=16)) > 3:
+    wrapped = textwrap.wrap(title_text, width=16)
+    lines = wrapped[:3]
+    if len(wrapped) > 3:
         lines[-1] = lines[-1][:14] + "…"
     yy = margin
     for line in lines:
