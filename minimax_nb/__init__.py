@@ -38,10 +38,10 @@ _EXPORTS: dict[str, str] = {
     "get_adapter": "minimax_nb.providers",
     "PROVIDERS": "minimax_nb.providers",
     # transport
-    "MusicClient": "minimax_nb.transport.sync",
-    "AsyncMusicClient": "minimax_nb.transport.async_",
-    "PollPolicy": "minimax_nb.transport.polling",
-    "RetryPolicy": "minimax_nb.transport.core",
+    "MusicClient": "minimax_nb.client.sync",
+    "AsyncMusicClient": "minimax_nb.client.async_",
+    "PollPolicy": "minimax_nb.client.polling",
+    "RetryPolicy": "minimax_nb.client.core",
     # ledger and results
     "Ledger": "minimax_nb.ledger",
     "results": "minimax_nb.results",
@@ -75,10 +75,10 @@ if TYPE_CHECKING:
     from minimax_nb.models import Job, JobStatus, MusicRequest
     from minimax_nb.providers import PROVIDERS, get_adapter
     from minimax_nb.results import compare, results
-    from minimax_nb.transport.async_ import AsyncMusicClient
-    from minimax_nb.transport.core import RetryPolicy
-    from minimax_nb.transport.polling import PollPolicy
-    from minimax_nb.transport.sync import MusicClient
+    from minimax_nb.client.async_ import AsyncMusicClient
+    from minimax_nb.client.core import RetryPolicy
+    from minimax_nb.client.polling import PollPolicy
+    from minimax_nb.client.sync import MusicClient
     from minimax_nb.widgets.studio import studio as studio
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from minimax_nb.ledger import Ledger
     from minimax_nb.models import Job
-    from minimax_nb.transport.sync import MusicClient
+    from minimax_nb.client.sync import MusicClient
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
@@ -120,7 +120,7 @@ def _open_ledger(path: str | None, *, must_exist: bool) -> Ledger | None:
 def _client(provider: str | None, *, model: str | None = None, account: str | None = None,
             ledger: str | None = None, speed: float | None = None, download_dir: Path | None = None,
             ) -> MusicClient:
-    from minimax_nb.transport.sync import MusicClient
+    from minimax_nb.client.sync import MusicClient
 
     kwargs: dict[str, Any] = {}
     if ledger:

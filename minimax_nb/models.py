@@ -25,21 +25,40 @@ def utcnow() -> datetime:
 
 
 class JobStatus(str, enum.Enum):
-    """Where a job is. ``QUEUED``/``RUNNING`` move on; the others are final."""
+    """Where a job is: the one state vocabulary of the flow, the ledger, the widgets and the results.
 
+    ``SUBMITTING`` — recorded before the create is sent. ``AMBIGUOUS`` — the create may have been
+    taken (its answer was lost or garbled) and we do not know its id: it is never sent again and never
+    written off; ``resume()`` reconciles it. ``QUEUED``/``RUNNING`` move on. ``COMPLETED``,
+    ``MODERATED``, ``FAILED``, ``CANCELLED`` and ``LOST`` (the provider had the job and no longer knows
+    it) are final.
+    """
+
+    SUBMITTING = "submitting"
+    AMBIGUOUS = "ambiguous"
     QUEUED = "queued"
     RUNNING = "running"
     COMPLETED = "completed"
     MODERATED = "moderated"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    LOST = "lost"
 
     @property
     def is_final(self) -> bool:
-        return self not in (JobStatus.QUEUED, JobStatus.RUNNING)
+        return self not in _OPEN
+
+    @property
+    def is_open(self) -> bool:
+        """Not final: the job may still be (or become) a song at the provider."""
+        return self in _OPEN
 
     def __str__(self) -> str:
         return self.value
+
+
+_OPEN: frozenset[JobStatus] = frozenset(
+    {JobStatus.SUBMITTING, JobStatus.AMBIGUOUS, JobStatus.QUEUED, JobStatus.RUNNING})
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -151,13 +170,13 @@ class Job:
         return new
 
     def raise_for_status(self) -> Job:
-        """Raise ``ModerationError`` (moderated) or ``JobFailedError`` (failed, cancelled); else return it."""
+        """Raise ``ModerationError`` (moderated) or ``JobFailedError`` (failed, cancelled, lost); else return it."""
         from minimax_nb.errors import JobFailedError, ModerationError
 
         if self.status is JobStatus.MODERATED:
             raise ModerationError(self.error or "the provider moderated this song", provider=self.provider,
                                   job=self)
-        if self.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        if self.status in (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.LOST):
             raise JobFailedError(self.error or f"job {self.status.value}", provider=self.provider, job=self)
         return self
 

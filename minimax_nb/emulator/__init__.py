@@ -7,7 +7,7 @@
         emu.submissions(accepted_only=True)               # how many songs were "bought"
 
 It follows ``shared/specs/PROVIDERS.md`` and ``docs/WIRE.md`` (written from the specs, not from the
-client: it never imports ``minimax_nb.providers`` or ``minimax_nb.transport``). Run it on its own with
+client: it never imports ``minimax_nb.providers`` or ``minimax_nb.client``). Run it on its own with
 ``python -m minimax_nb.emulator --port 8765 [--speed 50] [--faults FILE]``.
 
 Prefixes: ``/useapi`` (v1 blocking create, retrieve, list, styles, and the 2026 POST create),

@@ -64,7 +64,7 @@ class Catalog:
         """How long a song usually takes; for ``local`` over the emulator speed the client will use."""
         expected = float(self._adapter(provider).expected_duration_s)
         if provider == LOCAL:
-            from minimax_nb.transport.core import resolve_local_speed
+            from minimax_nb.client.core import resolve_local_speed
 
             expected /= max(resolve_local_speed(emulator_speed), 1e-3)
         return expected

@@ -51,7 +51,7 @@ ClientFactory = Callable[..., ClientLike]
 
 def default_client_factory(provider: str, **kwargs: Any) -> ClientLike:
     """``MusicClient(provider, **kwargs)`` (imported lazily: the widgets stand above the transport)."""
-    from minimax_nb.transport.sync import MusicClient
+    from minimax_nb.client.sync import MusicClient
 
     client: ClientLike = MusicClient(provider, **kwargs)
     return client

@@ -224,7 +224,7 @@ def test_written_from_the_specs_not_from_the_client() -> None:
         "    r = c.get(emu.base_url('useapi') + '/v1/minimax/music/create', params=q)\n"
         "    assert r.status_code == 200, r.text\n"
         "emu.stop()\n"
-        "bad = [m for m in sys.modules if m.startswith(('minimax_nb.providers', 'minimax_nb.transport'))]\n"
+        "bad = [m for m in sys.modules if m.startswith(('minimax_nb.providers', 'minimax_nb.client'))]\n"
         "print(bad)\n"
     )
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
@@ -237,7 +237,7 @@ def test_written_from_the_specs_not_from_the_client() -> None:
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
-                assert not name.startswith(("minimax_nb.providers", "minimax_nb.transport")), source.name
+                assert not name.startswith(("minimax_nb.providers", "minimax_nb.client")), source.name
 
 
 def test_stop_releases_a_caller_held_in_process(clock: FakeClock) -> None:

@@ -32,7 +32,7 @@ from minimax_nb.providers.base import (
     ProviderAdapter,
     SubmitResult,
 )
-from minimax_nb.transport.core import parse_retry_after
+from minimax_nb.client.core import parse_retry_after
 
 KEY = "fake-key-SECRET-0123456789"
 AUDIO = b"ID3" + b"\x00" * 2048

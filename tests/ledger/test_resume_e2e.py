@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
 SPEED = 40.0
 
-_missing = [m for m in ("minimax_nb.emulator", "minimax_nb.transport.sync")
+_missing = [m for m in ("minimax_nb.emulator", "minimax_nb.client.sync")
             if importlib.util.find_spec(m) is None]
 pytestmark = [
     pytest.mark.slow,

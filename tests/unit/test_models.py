@@ -52,7 +52,9 @@ def test_job_is_frozen() -> None:
 
 @pytest.mark.parametrize("status", list(JobStatus))
 def test_status_finality(status: JobStatus) -> None:
-    assert status.is_final == (status not in (JobStatus.QUEUED, JobStatus.RUNNING))
+    open_states = (JobStatus.SUBMITTING, JobStatus.AMBIGUOUS, JobStatus.QUEUED, JobStatus.RUNNING)
+    assert status.is_final == (status not in open_states)
+    assert status.is_open == (not status.is_final)
     assert str(status) == status.value
 
 

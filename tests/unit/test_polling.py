@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from minimax_nb.transport.polling import PollPolicy
+from minimax_nb.client.polling import PollPolicy
 
 
 def test_default_schedule_waits_then_tightens_around_the_expected_finish() -> None:

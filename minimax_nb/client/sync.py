@@ -1,17 +1,19 @@
-"""``AsyncMusicClient``: the awaitable twin of ``MusicClient`` (httpx.AsyncClient), plus ``watch()``.
+"""``MusicClient``: the blocking client (httpx.Client, threads for batches).
 
-Same constructor, same methods, same decisions (all made in ``transport.core``); only the I/O loop and
-the sleeping differ. A test checks that both classes expose the same public methods and signatures.
+It uses no asyncio at all, so it works in a Jupyter cell where an event loop is already running.
+Every decision (retry or not, how long to wait, what to record) is made by ``transport.core``; this
+module is the short I/O loop around it, twin of ``transport.async_``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import logging
 import os
+import queue
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -21,9 +23,9 @@ import httpx
 from minimax_nb.errors import MiniMaxError, WaitTimeoutError
 from minimax_nb.models import Job, JobStatus, MusicRequest
 from minimax_nb.providers.base import HttpRequest, HttpResponse, Issue, ProviderAdapter, SubmitResult
-from minimax_nb.transport import core as _core
-from minimax_nb.transport.core import LedgerArg, RetryPolicy, Timeouts
-from minimax_nb.transport.download import (
+from minimax_nb.client import core as _core
+from minimax_nb.client.core import LedgerArg, RetryPolicy, Timeouts
+from minimax_nb.client.download import (
     MAX_COVER_BYTES,
     AudioSink,
     DownloadError,
@@ -33,34 +35,46 @@ from minimax_nb.transport.download import (
     find_cached,
     write_audio_bytes,
 )
-from minimax_nb.transport.polling import PollPolicy
+from minimax_nb.client.polling import PollPolicy
 
-__all__ = ["AsyncMusicClient"]
+__all__ = ["MusicClient"]
 
-log = logging.getLogger("minimax_nb.transport")
+log = logging.getLogger("minimax_nb.client")
 T = TypeVar("T")
 OnUpdate = Callable[[Job], Any]
 
 
-async def _notify(on_update: OnUpdate | None, job: Job) -> None:
+def _notify(on_update: OnUpdate | None, job: Job) -> None:
     if on_update is not None:
-        result = on_update(job)
-        if inspect.isawaitable(result):
-            await result
+        on_update(job)
 
 
-class AsyncMusicClient:
-    """Generate songs with one MiniMax music provider, awaitable.
+class MusicClient:
+    """Generate songs with one MiniMax music provider, blocking.
 
     ::
 
-        async with AsyncMusicClient("aimlapi") as client:
-            job = await client.submit(MusicRequest(lyrics="[Verse]\\nHello", style="bright synth-pop"))
-            async for update in client.watch(job):
-                print(update.status)
+        with MusicClient("aimlapi") as client:          # key from AIMLAPI_API_KEY
+            job = client.generate(MusicRequest(lyrics="[Verse]\\nHello", style="bright synth-pop"))
+        job.audio_path
 
-    The arguments are those of ``MusicClient`` (see ``help(MusicClient)``); ``on_update`` callbacks may be
-    plain functions or coroutine functions.
+    Args:
+        provider: ``"useapi"``, ``"aimlapi"``, ``"apiin"``, ``"minimax"`` or ``"local"`` (the offline
+            emulator). ``None``: the first provider whose key variable is set, else ``"local"``.
+        api_key: the key; default from ``USEAPI_API_TOKEN``/``AIMLAPI_API_KEY``/``APIIN_API_KEY``/
+            ``MINIMAX_API_KEY``. It is never shown in a repr, log or error.
+        base_url: the service root; default ``MINIMAX_NB_<PROVIDER>_BASE_URL`` or the provider's.
+        account: useapi account(s). Several accounts let ``generate_many`` run one song on each.
+        model: the default model (``request.model`` wins).
+        timeout: seconds for blocking creates (a ``Timeouts`` or ``httpx.Timeout`` for full control).
+        poll: the ``PollPolicy`` of ``wait()``. retry: the ``RetryPolicy`` of reads.
+        transport: an httpx transport (tests, proxies).
+        ledger: a ``Ledger``, a path, or ``False``/``"off"``; default ``.minimax_nb/ledger.sqlite``
+            under the cwd (env ``MINIMAX_NB_LEDGER``).
+        download_dir: where audio is saved (default ``./minimax_nb_audio``).
+        emulator_speed: the emulator's speed-up; the poll policy is scaled by ``1/speed``.
+            For ``"local"`` default env ``MINIMAX_NB_LOCAL_SPEED`` else 10.
+        adapter: a provider adapter object to use instead of the built-in one (advanced).
     """
 
     def __init__(
@@ -87,8 +101,8 @@ class AsyncMusicClient:
             emulator_speed=emulator_speed, adapter=adapter, max_download_bytes=max_download_bytes)
         self._core = setup.core
         self._emulator = setup.emulator
-        self._http = httpx.AsyncClient(transport=transport, follow_redirects=True)
-        self._sleep: Callable[[float], Any] = asyncio.sleep
+        self._http = httpx.Client(transport=transport, follow_redirects=True)
+        self._sleep: Callable[[float], None] = time.sleep
         self._closed = False
 
     # ---- properties ------------------------------------------------------------------------------
@@ -121,14 +135,14 @@ class AsyncMusicClient:
         return self._emulator
 
     def __repr__(self) -> str:
-        return f"<AsyncMusicClient {self._core.provider} {self._core.base_url}>"
+        return f"<MusicClient {self._core.provider} {self._core.base_url}>"
 
     # ---- the request loop ------------------------------------------------------------------------
 
-    async def _send(self, request: HttpRequest) -> HttpResponse:
+    def _send(self, request: HttpRequest) -> HttpResponse:
         kw = self._core.request_kwargs(request)
         try:
-            r = await self._http.request(**kw)
+            r = self._http.request(**kw)
         except httpx.TransportError as exc:
             err = self._core.connection_error(exc)
         else:
@@ -137,13 +151,13 @@ class AsyncMusicClient:
         # carries the Authorization header (and pickles it)
         raise err
 
-    async def _retrying(self, kind: _core.RequestKind, once: Callable[[], Awaitable[T]]) -> T:
+    def _retrying(self, kind: _core.RequestKind, once: Callable[[], T]) -> T:
         """``once()`` again until it succeeds or the core says to give up (then its error is raised)."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await once()
+                return once()
             except httpx.TransportError as exc:
                 err: MiniMaxError = self._core.connection_error(exc)
             except MiniMaxError as e:
@@ -154,29 +168,29 @@ class AsyncMusicClient:
                 raise err
             log.info("%s %s failed (%s); retry %d in %.2fs", self.provider, kind, type(err).__name__,
                      attempt, delay)
-            await self._sleep(delay)
+            self._sleep(delay)
 
-    async def _call(self, request: HttpRequest, parse: Callable[[HttpResponse], T]) -> T:
-        async def once() -> T:
-            result: T = _core.interpret(parse, await self._send(request), provider=self.provider)
+    def _call(self, request: HttpRequest, parse: Callable[[HttpResponse], T]) -> T:
+        def once() -> T:
+            result: T = _core.interpret(parse, self._send(request), provider=self.provider)
             return result
 
-        return await self._retrying(request.kind, once)
+        return self._retrying(request.kind, once)
 
-    async def _call_stream(self, request: HttpRequest, job: Job,
-                           assembler: _core.StreamAssemblerLike) -> SubmitResult:
+    def _call_stream(self, request: HttpRequest, job: Job,
+                     assembler: _core.StreamAssemblerLike) -> SubmitResult:
         """A streamed create (platform ``stream=true``): hex chunks are assembled as they arrive."""
         kw = self._core.request_kwargs(request)
 
-        async def once() -> SubmitResult:
-            async with self._http.stream(**kw) as r:
+        def once() -> SubmitResult:
+            with self._http.stream(**kw) as r:
                 if not _core.is_event_stream(r.status_code, r.headers):
-                    await r.aread()
+                    r.read()
                     response = self._core.to_response(r.status_code, r.content, r.headers)
                     parsed: SubmitResult = _core.interpret(
                         lambda x: self._core.adapter.parse_submit(job, x), response, provider=self.provider)
                     return parsed
-                async for line in r.aiter_lines():
+                for line in r.iter_lines():
                     if line.strip():
                         assembler.feed(line)
                         if assembler.done:
@@ -184,7 +198,7 @@ class AsyncMusicClient:
             done: SubmitResult = assembler.result(job)
             return done
 
-        return await self._retrying(request.kind, once)
+        return self._retrying(request.kind, once)
 
     # ---- public API ------------------------------------------------------------------------------
 
@@ -196,16 +210,20 @@ class AsyncMusicClient:
         """The expected price in USD of one song, or ``None`` when unknown."""
         return self._core.adapter.estimate_cost_usd(request, model=request.model or self._core.model)
 
-    async def submit(self, request: MusicRequest) -> Job:
-        """Send the create (see ``MusicClient.submit``)."""
+    def submit(self, request: MusicRequest) -> Job:
+        """Send the create. Blocking providers (useapi v1, platform) answer with a final job.
+
+        Validation runs first (``ValidationError``, nothing sent). A create is never replayed once it
+        may have reached the server.
+        """
         try:
-            return await self._submit(request, self._core.account)
+            return self._submit(request, self._core.account)
         except MiniMaxError as err:
             if _core.is_refusal(self._core.adapter, err) and isinstance(err.job, Job):
                 self._core.record_submit_failure(err.job, err)
             raise
 
-    async def _submit(self, request: MusicRequest, account: str | None, job: Job | None = None) -> Job:
+    def _submit(self, request: MusicRequest, account: str | None, job: Job | None = None) -> Job:
         http_request = self._core.prepare_submit(request, account)
         job = self._core.stamp_sent(job or self._core.new_job(request, account))
         self._core.record_submitting(job)
@@ -213,9 +231,9 @@ class AsyncMusicClient:
         try:
             assembler = _core.stream_assembler(self._core.adapter, http_request)
             if assembler is not None:
-                result = await self._call_stream(http_request, sent, assembler)
+                result = self._call_stream(http_request, sent, assembler)
             else:
-                result = await self._call(http_request, lambda r: self._core.adapter.parse_submit(sent, r))
+                result = self._call(http_request, lambda r: self._core.adapter.parse_submit(sent, r))
         except MiniMaxError as err:
             if err.job is None:
                 err.job = job
@@ -231,12 +249,13 @@ class AsyncMusicClient:
             self._core.record_audio(job, path, sha, size)
         return job
 
-    async def _submit_patiently(self, request: MusicRequest, account: str | None) -> Job:
+    def _submit_patiently(self, request: MusicRequest, account: str | None) -> Job:
+        """Submit; on a refusal (busy account, rate limit: nothing bought) wait and send it again."""
         job: Job | None = None
         refusals = 0
         while True:
             try:
-                return await self._submit(request, account, job)
+                return self._submit(request, account, job)
             except MiniMaxError as err:
                 if not _core.is_refusal(self._core.adapter, err):
                     raise
@@ -246,36 +265,28 @@ class AsyncMusicClient:
                     if job is not None:
                         self._core.record_submit_failure(job, err)
                     raise
-                await self._sleep(self._core.refusal_delay(err, refusals))
+                self._sleep(self._core.refusal_delay(err, refusals))
 
-    async def get(self, job_or_id: Job | str) -> Job:
-        """One status read (see ``MusicClient.get``)."""
+    def get(self, job_or_id: Job | str) -> Job:
+        """One status read. Returns the updated job (unchanged where the provider has no status read)."""
         job, known = self._core.job_from_id(job_or_id)
         request = self._core.adapter.build_poll(job)
         if request is None:
             return job
-        new = await self._call(request, lambda r: self._core.adapter.parse_poll(job, r))
+        new = self._call(request, lambda r: self._core.adapter.parse_poll(job, r))
         if known:
             self._core.record(job, new)
         return new
 
-    def watch(self, job: Job, timeout: float | None = None) -> AsyncIterator[Job]:
-        """Yield ``job`` each time its state changes, ending with its final state.
-
-        ``async for update in client.watch(job): ...``. Raises ``WaitTimeoutError`` (carrying the last
-        state) after ``timeout`` seconds (default: the poll policy's).
-        """
-        return self._watch(job, timeout)
-
-    async def _watch(self, job: Job, timeout: float | None = None) -> AsyncIterator[Job]:  # noqa: ASYNC109
+    def _watch(self, job: Job, timeout: float | None = None) -> Iterator[Job]:
         if job.is_final or self._core.adapter.build_poll(job) is None:
             yield job
             return
         limit = timeout if timeout is not None else self._core.poll.timeout
         deadline = time.monotonic() + limit
         for delay in self._core.poll.delays(timeout):
-            await self._sleep(max(0.0, min(delay, deadline - time.monotonic())))
-            new = await self.get(job)
+            self._sleep(max(0.0, min(delay, deadline - time.monotonic())))
+            new = self.get(job)
             changed = _core._changed(job, new)
             job = new
             if changed or job.is_final:
@@ -287,22 +298,25 @@ class AsyncMusicClient:
         raise WaitTimeoutError(f"job {job.key} not finished after {limit:g}s",
                                provider=self.provider, job=job)
 
-    async def wait(self, job: Job, timeout: float | None = None,  # noqa: ASYNC109
-                   on_update: OnUpdate | None = None) -> Job:
-        """Poll until ``job`` is final and return it (see ``MusicClient.wait``)."""
+    def wait(self, job: Job, timeout: float | None = None, on_update: OnUpdate | None = None) -> Job:
+        """Poll until ``job`` is final and return it (COMPLETED, MODERATED, FAILED or CANCELLED).
+
+        Raises ``WaitTimeoutError`` (carrying the last state) after ``timeout`` seconds (default: the poll
+        policy's); the job keeps running at the provider.
+        """
         if job.is_final:
             return job
-        async for new in self._watch(job, timeout):
+        for new in self._watch(job, timeout):
             if _core._changed(job, new):
-                await _notify(on_update, new)
+                _notify(on_update, new)
             job = new
         return job
 
-    async def download(self, job: Job, dest: str | os.PathLike[str] | None = None) -> Path:
+    def download(self, job: Job, dest: str | os.PathLike[str] | None = None) -> Path:
         """Save ``job``'s audio and return the file path. A second call for the same job is a cache hit."""
-        return (await self._download(job, dest)).audio_path or Path()
+        return (self._download(job, dest)).audio_path or Path()
 
-    async def _download(self, job: Job, dest: str | os.PathLike[str] | None = None) -> Job:
+    def _download(self, job: Job, dest: str | os.PathLike[str] | None = None) -> Job:
         directory, exact = _core.download_target(self._core, dest)
         cached = exact if exact is not None and exact.is_file() else find_cached(job, directory)
         if cached is not None:
@@ -310,27 +324,27 @@ class AsyncMusicClient:
         if not job.audio_url:
             raise DownloadError(f"job {job.key} has no audio URL ({job.status.value})",
                                 provider=self.provider, job=job)
-        path, sha, size = await self._retrying("read", lambda: self._fetch(job, directory, exact))
+        path, sha, size = self._retrying("read", lambda: self._fetch(job, directory, exact))
         new = job.evolve(audio_path=path)
         self._core.record_audio(new, path, sha, size)
-        await self._fetch_cover(new, path)
+        self._fetch_cover(new, path)
         return new
 
-    async def _fetch_cover(self, job: Job, audio_path: Path) -> None:
+    def _fetch_cover(self, job: Job, audio_path: Path) -> None:
         """Save the provider's cover beside the audio (best effort: a song never fails for its cover)."""
         if not job.cover_url:
             return
         try:
             kw = self._core.download_kwargs(job.cover_url) | {"headers": {"Accept": "image/*"}}
-            r = await self._http.request(**kw)
+            r = self._http.request(**kw)
             target = cover_path_for(audio_path, r.headers.get("content-type"))
             if r.status_code == 200 and target is not None and 0 < len(r.content) <= MAX_COVER_BYTES:
                 target.write_bytes(r.content)
         except httpx.HTTPError as exc:
             log.warning("no cover for %s: %s", job.key, self._core.redact(str(exc)))
 
-    async def _fetch(self, job: Job, directory: Path, exact: Path | None) -> tuple[Path, str, int]:
-        async with self._http.stream(**self._core.download_kwargs(job.audio_url or "")) as r:
+    def _fetch(self, job: Job, directory: Path, exact: Path | None) -> tuple[Path, str, int]:
+        with self._http.stream(**self._core.download_kwargs(job.audio_url or "")) as r:
             if r.status_code != 200:
                 raise _core.download_error(r.status_code, provider=self.provider, headers=r.headers,
                                            retry_after_cap=self._core.retry.retry_after_cap)
@@ -339,103 +353,140 @@ class AsyncMusicClient:
             _core.check_length(self._core, r.headers)
             target = exact or audio_path_for(job, directory, url=job.audio_url, content_type=ctype)
             with AudioSink(target, max_bytes=self._core.max_download_bytes, provider=self.provider) as sink:
-                async for chunk in r.aiter_bytes():
+                for chunk in r.iter_bytes():
                     sink.write(chunk)
                 path = sink.commit()
                 return path, sink.sha256, sink.size
 
-    async def generate(self, request: MusicRequest, download: bool = True,
-                       on_update: OnUpdate | None = None) -> Job:
-        """Submit, wait and download (see ``MusicClient.generate``)."""
-        job = await self._submit_patiently(request, self._core.account)
-        return await self._finish(job, download, on_update)
+    def generate(self, request: MusicRequest, download: bool = True,
+                 on_update: OnUpdate | None = None) -> Job:
+        """Submit, wait for the final state and (when COMPLETED) download the audio. Returns the job.
 
-    async def _finish(self, job: Job, download: bool, on_update: OnUpdate | None) -> Job:
+        A refused create (busy account, rate limit) is sent again after a wait. A moderated or failed
+        song comes back as such (``job.raise_for_status()`` raises); a create the provider rejects raises.
+        ``on_update(job)`` is called with each new state, the downloaded one last.
+        """
+        job = self._submit_patiently(request, self._core.account)
+        return self._finish(job, download, on_update)
+
+    def _finish(self, job: Job, download: bool, on_update: OnUpdate | None) -> Job:
         state = [job]
         try:
-            return await self._follow(job, download, on_update, state)
+            return self._follow(job, download, on_update, state)
         except MiniMaxError as err:
             if err.job is None:  # say which job failed: the caller may only hold the request
                 err.job = state[-1]
             raise
 
-    async def _follow(self, job: Job, download: bool, on_update: OnUpdate | None,
-                      state: list[Job]) -> Job:
+    def _follow(self, job: Job, download: bool, on_update: OnUpdate | None,
+                state: list[Job]) -> Job:
         on_update = _core.tracking(on_update, state)
-        await _notify(on_update, job)
+        _notify(on_update, job)
         if not job.is_final:
-            job = await self.wait(job, on_update=on_update)
+            job = self.wait(job, on_update=on_update)
         elif self._core.needs_followup_get(job):
             try:
-                new = await self.get(job)
+                new = self.get(job)
             except MiniMaxError as err:
                 log.warning("could not re-read %s after its create: %s", job.key, err)
                 new = job
             new = self._core.after_followup(job, new)
             if _core._changed(job, new):
-                await _notify(on_update, new)
+                _notify(on_update, new)
             job = new
         if download and job.status is JobStatus.COMPLETED and job.audio_path is None and job.audio_url:
             try:
-                job = await self._download(job)
+                job = self._download(job)
             except MiniMaxError as err:
                 moderated = self._core.moderated_after_download_error(job, err)
                 if moderated is None:
                     raise
                 job = moderated
-            await _notify(on_update, job)
+            _notify(on_update, job)
         return job
 
-    async def generate_many(self, requests: Iterable[MusicRequest], concurrency: int | None = None,
-                            on_update: OnUpdate | None = None, download: bool = True) -> list[Job]:
-        """Generate several songs at once (tasks); see ``MusicClient.generate_many``."""
+    def generate_many(self, requests: Iterable[MusicRequest], concurrency: int | None = None,
+                      on_update: OnUpdate | None = None, download: bool = True) -> list[Job]:
+        """Generate several songs at once (threads); returns the jobs in input order.
+
+        At most ``concurrency`` at once overall (default 4) and ``adapter.per_account_limit`` per account
+        (useapi: one; give several ``account`` values to spread the work). One failure never aborts the
+        batch: that item comes back as a FAILED/MODERATED job with ``error`` text (a job that was made
+        but could not be followed keeps its last state, with ``error`` set). Interrupted, it returns at
+        once: unsent songs are dropped, sent ones finish in the background.
+        """
         reqs = list(requests)
         if not reqs:
             return []
         workers = _core.effective_concurrency(self._core, concurrency, len(reqs))
-        gate = asyncio.Semaphore(workers)
-        slots: asyncio.Queue[str | None] = asyncio.Queue()
+        slots: queue.Queue[str | None] = queue.Queue()
         for acc in _core.account_slots(self._core, workers):
-            slots.put_nowait(acc)
+            slots.put(acc)
+        lock = threading.Lock()
 
-        async def notify(job: Job) -> None:
+        def notify(job: Job) -> None:
+            if on_update is not None:
+                with lock:
+                    try:
+                        on_update(job)
+                    except Exception:  # a broken callback must not fail the song
+                        log.exception("on_update callback failed for %s", job.key)
+
+        # Set on an interrupt (in the caller or in a callback): no song not yet sent is sent after it.
+        # ``cancel_futures`` alone races with a worker that is just picking up the next song.
+        stop = threading.Event()
+
+        def one(request: MusicRequest) -> Job:
+            account = slots.get()
+            held = True
             try:
-                await _notify(on_update, job)
-            except Exception:  # a broken callback must not fail the song
-                log.exception("on_update callback failed for %s", job.key)
+                if stop.is_set():
+                    return _core.new_cancelled(self._core, request, account)
+                job = self._submit_patiently(request, account)
+                if _core.frees_account(job):
+                    slots.put(account)
+                    held = False
+                job = self._finish(job, download, notify)
+                return job
+            except Exception as err:
+                failed = _core.batch_failure(self._core, request, account, err)
+                notify(failed)
+                return failed
+            except BaseException:
+                stop.set()
+                raise
+            finally:
+                if held:
+                    slots.put(account)
 
-        async def one(request: MusicRequest) -> Job:
-            async with gate:
-                account = await slots.get()
-                held = True
-                try:
-                    job = await self._submit_patiently(request, account)
-                    if _core.frees_account(job):
-                        slots.put_nowait(account)
-                        held = False
-                    return await self._finish(job, download, notify)
-                except Exception as err:
-                    failed = _core.batch_failure(self._core, request, account, err)
-                    await notify(failed)
-                    return failed
-                finally:
-                    if held:
-                        slots.put_nowait(account)
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minimax_nb")
+        try:
+            futures = [pool.submit(one, r) for r in reqs]
+            return [f.result() for f in futures]
+        except BaseException:
+            stop.set()
+            raise
+        finally:
+            # On an interrupt (a Jupyter "stop"), songs not yet sent are dropped at once; those already
+            # sent finish in the background (recorded in the ledger; ``resume()`` also picks them up).
+            pool.shutdown(wait=False, cancel_futures=True)
 
-        return list(await asyncio.gather(*(one(r) for r in reqs)))
-
-    async def styles(self) -> list[dict[str, str]]:
+    def styles(self) -> list[dict[str, str]]:
         """The provider's style list (useapi). Other providers raise ``NotImplementedError``."""
         request = self._core.adapter.build_styles(account=self._core.account)
-        return await self._call(request, self._core.adapter.parse_styles)
+        return self._call(request, self._core.adapter.parse_styles)
 
-    async def list_jobs(self, limit: int = 20, last_id: str | None = None) -> list[Mapping[str, Any]]:
+    def list_jobs(self, limit: int = 20, last_id: str | None = None) -> list[Mapping[str, Any]]:
         """The provider's own list of recent songs (useapi), newest first, as raw mappings."""
         request = self._core.adapter.build_list(account=self._core.account, limit=limit, last_id=last_id)
-        return await self._call(request, self._core.adapter.parse_list)
+        return self._call(request, self._core.adapter.parse_list)
 
-    async def resume(self, download: bool = True) -> list[Job]:
-        """Bring every unfinished ledger job to a final state (see ``MusicClient.resume``)."""
+    def resume(self, download: bool = True) -> list[Job]:
+        """Bring every unfinished job of the ledger to a final state and fetch missing audio.
+
+        Jobs left in "submitting" are never sent again: they are matched against the provider's list
+        when it has one, else marked unknown in the ledger. Returns the jobs touched, in their last state.
+        """
         ledger = self._core.ledger
         if ledger is None:
             return []
@@ -445,12 +496,12 @@ class AsyncMusicClient:
             try:
                 if job.id is None:
                     if listed is None:
-                        listed = await self._list_for_resume()
+                        listed = self._list_for_resume()
                     job = self._core.adopt_submitting(job, listed)
                     if job.id is None:
                         out.append(job)
                         continue
-                job = await self.wait(job)
+                job = self.wait(job)
                 out.append(job)
             except MiniMaxError as err:
                 log.warning("resume: %s not finished: %s", job.key, err)
@@ -459,7 +510,7 @@ class AsyncMusicClient:
             done = {j.local_id: i for i, j in enumerate(out)}
             for job in ledger.missing_audio(provider=self.provider):
                 try:
-                    new = await self._download(job)
+                    new = self._download(job)
                 except MiniMaxError as err:
                     moderated = self._core.moderated_after_download_error(job, err)
                     if moderated is None:
@@ -472,28 +523,26 @@ class AsyncMusicClient:
                     out.append(new)
         return out
 
-    async def _list_for_resume(self) -> list[Mapping[str, Any]]:
+    def _list_for_resume(self) -> list[Mapping[str, Any]]:
         try:
-            return await self.list_jobs(limit=100)
+            return self.list_jobs(limit=100)
         except NotImplementedError:
             return []
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
-    async def close(self) -> None:
+    def close(self) -> None:
         """Close the HTTP connections and stop the local emulator, if any."""
         if self._closed:
             return
         self._closed = True
-        await self._http.aclose()
+        self._http.close()
         if self._emulator is not None:
-            await asyncio.to_thread(self._emulator.stop)
+            self._emulator.stop()
 
-    aclose = close
-
-    async def __aenter__(self) -> AsyncMusicClient:
+    def __enter__(self) -> MusicClient:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

@@ -43,10 +43,10 @@ from minimax_nb.errors import (
 from minimax_nb.models import Job, JobStatus, MusicRequest, utcnow
 from minimax_nb.providers import base as _base
 from minimax_nb.providers.base import HttpRequest, HttpResponse, ProviderAdapter
-from minimax_nb.transport.download import AUDIO_EXTENSIONS, DownloadError, file_digest
+from minimax_nb.client.download import AUDIO_EXTENSIONS, DownloadError, file_digest
 
 if TYPE_CHECKING:
-    from minimax_nb.transport.polling import PollPolicy
+    from minimax_nb.client.polling import PollPolicy
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -68,7 +68,7 @@ __all__ = [
     "should_retry",
 ]
 
-log = logging.getLogger("minimax_nb.transport")
+log = logging.getLogger("minimax_nb.client")
 
 LOCAL_PROVIDER = "local"
 #: The real providers, in the order used when no provider is named (first key found wins).
@@ -758,7 +758,7 @@ def build_core(
     env: Mapping[str, str] | None = None,
 ) -> Setup:
     """Resolve every client argument (shared by both clients). Starts the emulator for ``"local"``."""
-    from minimax_nb.transport.polling import PollPolicy
+    from minimax_nb.client.polling import PollPolicy
 
     env = os.environ if env is None else env
     name = adapter.name if adapter is not None and provider is None else resolve_provider(provider, env)

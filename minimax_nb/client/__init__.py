@@ -6,9 +6,9 @@ around ``core`` (every decision), ``polling`` (when to ask) and ``download`` (fi
 
 from __future__ import annotations
 
-from minimax_nb.transport.async_ import AsyncMusicClient
-from minimax_nb.transport.core import RetryPolicy, Timeouts
-from minimax_nb.transport.polling import PollPolicy
-from minimax_nb.transport.sync import MusicClient
+from minimax_nb.client.async_ import AsyncMusicClient
+from minimax_nb.client.core import RetryPolicy, Timeouts
+from minimax_nb.client.polling import PollPolicy
+from minimax_nb.client.sync import MusicClient
 
 __all__ = ["AsyncMusicClient", "MusicClient", "PollPolicy", "RetryPolicy", "Timeouts"]

@@ -85,6 +85,17 @@ class PollPolicy:
             out.append(round(total, 6))
         return out
 
+    def next_delay(self, elapsed: float) -> float | None:
+        """Seconds from now to the next status read of a job whose clock (seconds since its anchor: the
+        submit, or the moment the provider said generation started) reads ``elapsed``; ``None`` once
+        the timeout is reached. The schedule's reads are the ``poll_times()``."""
+        if elapsed >= self.timeout:
+            return None
+        for t in self.poll_times():
+            if t > elapsed + 1e-9:
+                return t - elapsed
+        return None
+
     def scaled(self, factor: float) -> PollPolicy:
         """A copy with every duration multiplied by ``factor`` (``1/speed`` for an emulator)."""
         if factor <= 0:
