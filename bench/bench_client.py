@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
-from minimax_nb.models import Job, JobStatus, MusicRequest
 from minimax_nb.client import AsyncMusicClient, MusicClient
+from minimax_nb.models import Job, JobStatus, MusicRequest
 
 BASE = "https://api.aimlapi.com"
 ANSWER = json.dumps({"id": "gen-1", "status": "generating", "audio_file": None, "error": None}).encode()

@@ -55,6 +55,10 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 if TYPE_CHECKING:
+    from minimax_nb.client.async_ import AsyncMusicClient
+    from minimax_nb.client.core import RetryPolicy
+    from minimax_nb.client.polling import PollPolicy
+    from minimax_nb.client.sync import MusicClient
     from minimax_nb.emulator import Emulator
     from minimax_nb.errors import (
         APIConnectionError,
@@ -75,10 +79,6 @@ if TYPE_CHECKING:
     from minimax_nb.models import Job, JobStatus, MusicRequest
     from minimax_nb.providers import PROVIDERS, get_adapter
     from minimax_nb.results import compare, results
-    from minimax_nb.client.async_ import AsyncMusicClient
-    from minimax_nb.client.core import RetryPolicy
-    from minimax_nb.client.polling import PollPolicy
-    from minimax_nb.client.sync import MusicClient
     from minimax_nb.widgets.studio import studio as studio
 
 

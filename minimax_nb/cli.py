@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from minimax_nb.client.sync import MusicClient
     from minimax_nb.ledger import Ledger
     from minimax_nb.models import Job
-    from minimax_nb.client.sync import MusicClient
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 

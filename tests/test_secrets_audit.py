@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
+from minimax_nb.client import AsyncMusicClient, MusicClient, RetryPolicy
 from minimax_nb.emulator import Emulator
 from minimax_nb.errors import APIConnectionError, APITimeoutError, AuthenticationError, MiniMaxError
 from minimax_nb.models import MusicRequest
-from minimax_nb.client import AsyncMusicClient, MusicClient, RetryPolicy
 
 PROVIDERS = ("useapi", "aimlapi", "apiin", "minimax")
 SPEED = 400.0

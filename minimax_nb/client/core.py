@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import httpx
 
+from minimax_nb.client.download import AUDIO_EXTENSIONS, DownloadError, file_digest
 from minimax_nb.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -43,7 +44,6 @@ from minimax_nb.errors import (
 from minimax_nb.models import Job, JobStatus, MusicRequest, utcnow
 from minimax_nb.providers import base as _base
 from minimax_nb.providers.base import HttpRequest, HttpResponse, ProviderAdapter
-from minimax_nb.client.download import AUDIO_EXTENSIONS, DownloadError, file_digest
 
 if TYPE_CHECKING:
     from minimax_nb.client.polling import PollPolicy

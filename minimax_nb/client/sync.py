@@ -20,9 +20,6 @@ from typing import Any, TypeVar
 
 import httpx
 
-from minimax_nb.errors import MiniMaxError, WaitTimeoutError
-from minimax_nb.models import Job, JobStatus, MusicRequest
-from minimax_nb.providers.base import HttpRequest, HttpResponse, Issue, ProviderAdapter, SubmitResult
 from minimax_nb.client import core as _core
 from minimax_nb.client.core import LedgerArg, RetryPolicy, Timeouts
 from minimax_nb.client.download import (
@@ -36,6 +33,9 @@ from minimax_nb.client.download import (
     write_audio_bytes,
 )
 from minimax_nb.client.polling import PollPolicy
+from minimax_nb.errors import MiniMaxError, WaitTimeoutError
+from minimax_nb.models import Job, JobStatus, MusicRequest
+from minimax_nb.providers.base import HttpRequest, HttpResponse, Issue, ProviderAdapter, SubmitResult
 
 __all__ = ["MusicClient"]
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from minimax_nb.client.core import parse_retry_after
 from minimax_nb.errors import (
     ConcurrencyLimitError,
     MiniMaxError,
@@ -32,7 +33,6 @@ from minimax_nb.providers.base import (
     ProviderAdapter,
     SubmitResult,
 )
-from minimax_nb.client.core import parse_retry_after
 
 KEY = "fake-key-SECRET-0123456789"
 AUDIO = b"ID3" + b"\x00" * 2048

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from minimax_nb.client import AsyncMusicClient, MusicClient, PollPolicy, RetryPolicy
+from minimax_nb.client.download import DownloadError
 from minimax_nb.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -21,8 +23,6 @@ from minimax_nb.errors import (
 )
 from minimax_nb.ledger import Ledger
 from minimax_nb.models import Job, JobStatus, MusicRequest
-from minimax_nb.client import AsyncMusicClient, MusicClient, PollPolicy, RetryPolicy
-from minimax_nb.client.download import DownloadError
 
 from ._fake import AUDIO, KEY, Both, FakeAdapter, FakeService, install_sleep_recorder
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from minimax_nb.client import AsyncMusicClient, MusicClient, RetryPolicy
 from minimax_nb.emulator import DEFAULT_KEY, Emulator
 from minimax_nb.errors import APIConnectionError, ModerationError, WaitTimeoutError
 from minimax_nb.models import JobStatus, MusicRequest
-from minimax_nb.client import AsyncMusicClient, MusicClient, RetryPolicy
 
 from ._fake import Both
 
@@ -399,9 +399,9 @@ async def test_two_stuck_twins_never_claim_one_song(kind: str, emu: Emulator, tm
 
 async def test_a_blocking_create_that_times_out_is_marked_unknown_not_replayed(
         kind: str, emu: Emulator, tmp_path: Path) -> None:
+    from minimax_nb.client.core import Timeouts
     from minimax_nb.errors import APITimeoutError
     from minimax_nb.ledger import Ledger
-    from minimax_nb.client.core import Timeouts
 
     with Ledger(tmp_path / "ledger.sqlite") as ledger:
         client = client_for(kind, emu, "useapi", tmp_path, ledger=ledger,

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
+from minimax_nb.client import AsyncMusicClient, MusicClient, RetryPolicy
+from minimax_nb.client.download import DownloadError
 from minimax_nb.emulator import DEFAULT_KEY, Emulator
 from minimax_nb.emulator.faults import FAULT_KINDS
 from minimax_nb.errors import APIConnectionError, MiniMaxError, NotFoundError, ServerError
 from minimax_nb.ledger import Ledger
 from minimax_nb.models import JobStatus, MusicRequest
-from minimax_nb.client import AsyncMusicClient, MusicClient, RetryPolicy
-from minimax_nb.client.download import DownloadError
 
 from ._fake import Both
 

@@ -11,6 +11,16 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
+from minimax_nb.client import core
+from minimax_nb.client.core import RetryPolicy, Timeouts
+from minimax_nb.client.download import (
+    AudioSink,
+    DownloadError,
+    audio_path_for,
+    check_content_type,
+    find_cached,
+)
+from minimax_nb.client.polling import PollPolicy
 from minimax_nb.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -24,16 +34,6 @@ from minimax_nb.errors import (
 )
 from minimax_nb.models import Job, JobStatus, MusicRequest
 from minimax_nb.providers.base import HttpRequest, HttpResponse
-from minimax_nb.client import core
-from minimax_nb.client.core import RetryPolicy, Timeouts
-from minimax_nb.client.download import (
-    AudioSink,
-    DownloadError,
-    audio_path_for,
-    check_content_type,
-    find_cached,
-)
-from minimax_nb.client.polling import PollPolicy
 
 KEY = "sk-test-SECRET-1234567890"
 _REQ = httpx.Request("GET", "http://127.0.0.1/x")
