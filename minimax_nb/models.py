@@ -170,7 +170,7 @@ class Job:
         return new
 
     def raise_for_status(self) -> Job:
-        """Raise ``ModerationError`` (moderated) or ``JobFailedError`` (failed, cancelled, lost); else the job."""
+        """Raise ``ModerationError`` (moderated) or ``JobFailedError`` (failed, cancelled, lost)."""
         from minimax_nb.errors import JobFailedError, ModerationError
 
         if self.status is JobStatus.MODERATED:
