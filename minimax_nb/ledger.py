@@ -59,8 +59,8 @@ __all__ = [
 
 ENV_VAR: Final = "MINIMAX_NB_LEDGER"
 SUBMITTING: Final = "submitting"
-UNKNOWN: Final = "unknown"
-UNFINISHED_STATES: Final = (SUBMITTING, JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+UNKNOWN: Final = "ambiguous"
+UNFINISHED_STATES: Final = (SUBMITTING, UNKNOWN, JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 FINAL_STATES: Final = tuple(s.value for s in JobStatus if s.is_final)
 SCHEMA_VERSION: Final = 2
 

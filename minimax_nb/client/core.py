@@ -22,14 +22,23 @@ import math
 import os
 import random
 import secrets
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 import httpx
 
-from minimax_nb.client.download import AUDIO_EXTENSIONS, DownloadError, file_digest
+from minimax_nb.client.download import (
+    AUDIO_EXTENSIONS,
+    DownloadError,
+    audio_duration,
+    file_digest,
+    find_cached,
+    write_audio_bytes,
+)
+from minimax_nb.client.flow import CheckCache, Journal, Measure, SaveBytes, may_have_reached_server
 from minimax_nb.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -41,7 +50,7 @@ from minimax_nb.errors import (
     ServerError,
     redact,
 )
-from minimax_nb.models import Job, JobStatus, MusicRequest, utcnow
+from minimax_nb.models import Job, JobStatus, MusicRequest
 from minimax_nb.providers import base as _base
 from minimax_nb.providers.base import HttpRequest, HttpResponse, ProviderAdapter
 
@@ -88,6 +97,7 @@ DEFAULT_LOCAL_SPEED = 10.0
 DEFAULT_MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
 
 RequestKind = Literal["submit", "read"]
+T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -225,11 +235,6 @@ def classify_exception(exc: BaseException, *, provider: str | None = None,
     err = cls(f"connection {verb} {where} ({text})", provider=provider)
     err.may_have_reached_server = sent  # type: ignore[attr-defined]
     return err
-
-
-def may_have_reached_server(error: BaseException) -> bool:
-    """False only for an error known to have happened before the request was sent."""
-    return bool(getattr(error, "may_have_reached_server", True))
 
 
 def is_retryable_read_error(error: BaseException) -> bool:
@@ -431,6 +436,8 @@ class ClientCore:
             add_secret(api_key)
         self.download_dir = download_dir
         self.max_download_bytes = max_download_bytes
+        #: the flow's clock for deadlines (monotonic seconds); tests may replace it
+        self.clock: Callable[[], float] = time.monotonic
 
     def __repr__(self) -> str:
         return f"<ClientCore {self.provider} {self.base_url}>"
@@ -513,11 +520,6 @@ class ClientCore:
         return Job(provider=self.provider, request=request, account=account,
                    model=request.model or self.model or self.adapter.default_model)
 
-    @staticmethod
-    def stamp_sent(job: Job) -> Job:
-        """``job`` stamped with the time its create is sent (again, for a create refused and re-sent)."""
-        return job.evolve(submitted_at=utcnow())
-
     def prepare_submit(self, request: MusicRequest, account: str | None) -> HttpRequest:
         """The create request; raises ``ValidationError`` before anything is sent."""
         return self.adapter.build_submit(request, model=request.model or self.model, account=account)
@@ -536,121 +538,59 @@ class ClientCore:
                    account=self.account), False
 
     def failed_submit(self, job: Job, error: BaseException) -> Job:
-        """The job a failed create leaves: FAILED, or MODERATED for a moderation refusal."""
+        """The job a rejected create leaves: FAILED, or MODERATED for a moderation refusal."""
         from minimax_nb.errors import ModerationError
 
         status = JobStatus.MODERATED if isinstance(error, ModerationError) else JobStatus.FAILED
         return job.evolve(status=status, error=self.redact(str(error)))
 
-    def record_submit_failure(self, job: Job, error: BaseException) -> None:
-        """Tell the ledger how a create ended that produced no job."""
-        if self.ledger is None:
-            return
-        if isinstance(error, APIConnectionError) and may_have_reached_server(error):
-            self.ledger.mark_unknown(job, self.redact(f"the create may have reached the server: {error}"))
-        else:
-            self.ledger.record(self.failed_submit(job, error))
+    def is_refusal(self, error: BaseException) -> bool:
+        return is_refusal(self.adapter, error)
 
-    def record_submitting(self, job: Job) -> None:
-        if self.ledger is not None:
-            self.ledger.record_submitting(job)
+    def interpret(self, parse: Callable[[HttpResponse], T], response: HttpResponse) -> T:
+        result: T = interpret(parse, response, provider=self.provider)
+        return result
 
-    def record(self, old: Job | None, new: Job) -> None:
-        """Record ``new`` when something a user cares about changed."""
-        if self.ledger is None:
-            return
-        if old is None or _changed(old, new):
-            self.ledger.record(new)
+    def stream_assembler(self, request: HttpRequest) -> StreamAssemblerLike | None:
+        return stream_assembler(self.adapter, request)
 
-    def record_audio(self, job: Job, path: Path, sha256: str, size: int) -> None:
-        if self.ledger is not None:
-            self.ledger.record_audio(job, path, sha256, size)
-
-    def needs_followup_get(self, job: Job) -> bool:
-        """A job final right after its create (blocking providers) gets one status read when the
-        provider has one: it picks up cover/title and post-moderation (useapi)."""
-        return job.id is not None and self.adapter.build_poll(job) is not None
+    def download_target(self, dest: str | os.PathLike[str] | None) -> tuple[Path, Path | None]:
+        return download_target(self, dest)
 
     @staticmethod
-    def after_followup(old: Job, new: Job) -> Job:
-        """The status read after a final create may add facts or a post-moderation, never undo it."""
-        return new if new.is_final else old
+    def digest(path: Path) -> tuple[str, int]:
+        return file_digest(path)
 
-    def moderated_after_download_error(self, job: Job, error: BaseException) -> Job | None:
-        """A fresh audio URL answering 404 means the song was moderated after it was made (WIRE.md:
-        403 = expired, 404 = moderated). Returns the job as MODERATED (recorded), else ``None``."""
-        if not (isinstance(error, NotFoundError) and error.status_code == 404):
-            return None
-        new = job.evolve(status=JobStatus.MODERATED,
-                         error="the provider removed the audio after the song was made (moderated)")
-        self.record(job, new)
-        return new
+    # ---- the local I/O of the flow's effects (the ledger and the disk; blocking) ---------------------
 
-    def resume_match(self, job: Job, listed: Sequence[Mapping[str, Any]], known_ids: set[str]) -> str | None:
-        """The id of the listed song that is ``job`` (left in "submitting"), when exactly one fits."""
-        want_lyrics = (job.request.lyrics or "").strip()
-        want_title = (job.request.title or "").strip()
-        since_ms = (job.created_at.timestamp() - 120) * 1000
-        hits: list[str] = []
-        for item in listed:
-            mid = item.get("musicId") or item.get("id")
-            if not isinstance(mid, str) or mid in known_ids:
-                continue
-            lyrics = str(item.get("lyrics") or item.get("prompt") or "").strip()
-            if want_lyrics and lyrics and lyrics != want_lyrics:
-                continue
-            if want_title and item.get("title") and str(item.get("title")).strip() != want_title:
-                continue
-            created = item.get("createTime")
-            if isinstance(created, int | float) and created < since_ms:
-                continue
-            hits.append(mid)
-        return hits[0] if len(hits) == 1 else None
+    def journal(self, entry: Journal) -> None:
+        """Write one journal entry of the flow to the ledger (nothing when the ledger is off)."""
+        led = self.ledger
+        if led is None:
+            return
+        job = entry.job
+        if entry.op == "submitting":
+            led.record_submitting(job)
+        elif entry.op == "ambiguous":
+            led.mark_unknown(job, entry.note or job.error or "the create's answer was lost")
+        elif entry.op == "audio" and entry.audio is not None:
+            led.record_audio(job, *entry.audio)
+        else:  # "record", "adopt"
+            led.record(job)
 
-
-    def resume_failed(self, job: Job, error: MiniMaxError) -> Job:
-        """The job ``resume()`` could not follow. A provider answering 404 for an id it handed out has
-        lost the job for good: it is recorded FAILED, so later resumes stop asking. Any other error
-        leaves it unfinished (with the error text) for the next resume."""
-        if isinstance(error, NotFoundError) and job.id is not None:
-            new = job.evolve(status=JobStatus.FAILED,
-                             error=self.redact(f"the provider no longer knows this job: {error}"))
-            self.record(job, new)
-            return new
-        return job.evolve(error=self.redact(str(error)))
-
-    def cached_audio(self, job: Job, path: Path) -> Job:
-        """The job pointing at an already-downloaded file (a cache hit: no request)."""
-        if job.audio_path is not None and Path(job.audio_path) == path:
-            return job
-        new = job.evolve(audio_path=path)
-        if self.ledger is not None:
-            sha, size = file_digest(path)
-            self.ledger.record_audio(new, path, sha, size)
-        return new
-
-    def adopt_submitting(self, job: Job, listed: Sequence[Mapping[str, Any]]) -> Job:
-        """A job left in "submitting": the provider's id when its list shows it, else marked unknown.
-
-        Songs the ledger already holds are never matched again: two stuck jobs with the same lyrics
-        cannot both claim one song.
-        """
-        all_jobs = getattr(self.ledger, "jobs", None)
-        known = {j.id for j in all_jobs(self.provider) if j.id} if callable(all_jobs) else set()
-        mid = self.resume_match(job, listed, known)
-        if mid is None:
-            if self.ledger is not None:
-                self.ledger.mark_unknown(job, "the create may or may not have reached the provider; "
-                                              "it was not sent again")
-            return job
-        new = job.evolve(id=mid, status=JobStatus.RUNNING)
-        self.record(job, new)
-        return new
-
-
-def _changed(old: Job, new: Job) -> bool:
-    return (old.status, old.id, old.audio_url, old.audio_path, old.cover_url, old.title, old.error) != (
-        new.status, new.id, new.audio_url, new.audio_path, new.cover_url, new.title, new.error)
+    def local_io(self, effect: Journal | CheckCache | SaveBytes | Measure) -> Any:
+        """Carry out an effect that touches only this machine (ledger, files). Blocking: the async
+        client runs it in a worker thread."""
+        if isinstance(effect, Journal):
+            return self.journal(effect)
+        if isinstance(effect, CheckCache):
+            if effect.exact is not None and effect.exact.is_file():
+                return effect.exact
+            return find_cached(effect.job, effect.directory)
+        if isinstance(effect, SaveBytes):
+            return write_audio_bytes(effect.job, effect.data, self.download_dir, ext=effect.ext,
+                                     max_bytes=self.max_download_bytes)
+        return audio_duration(effect.path)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -866,17 +806,47 @@ def is_event_stream(status_code: int, headers: Mapping[str, str]) -> bool:
     return status_code < 400 and "event-stream" in ctype.lower()
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ResumePlan:
+    """What ``resume()`` starts from (read from the ledger): the open jobs and the known ids."""
+
+    open: list[Job]
+    known_ids: set[str]
+    missing_audio: list[Job]
+
+    def to_follow(self, jobs: Sequence[Job], download: bool) -> list[Job]:
+        """The jobs that need reads or a download: identified open ones, then those missing audio."""
+        out = [j for j in jobs if j.id is not None and not j.is_final]
+        if download:
+            seen = {j.local_id for j in out}
+            out += [j for j in self.missing_audio if j.local_id not in seen]
+        return out
+
+    @staticmethod
+    def merge(jobs: Sequence[Job], done: Sequence[Job]) -> list[Job]:
+        """``jobs`` with the followed ones replaced by their last state (new ones appended)."""
+        out = list(jobs)
+        where = {j.local_id: i for i, j in enumerate(out)}
+        for job in done:
+            if job.local_id in where:
+                out[where[job.local_id]] = job
+            else:
+                out.append(job)
+        return out
+
+
+def resume_plan(core: ClientCore) -> ResumePlan | None:
+    """Read what ``resume()`` needs from the ledger (``None`` without a ledger)."""
+    ledger = core.ledger
+    if ledger is None:
+        return None
+    every = getattr(ledger, "jobs", None)
+    known = {j.id for j in every(core.provider) if j.id} if callable(every) else set()
+    return ResumePlan(open=ledger.unfinished(provider=core.provider), known_ids=known,
+                      missing_audio=ledger.missing_audio(provider=core.provider))
+
+
 def new_cancelled(core: ClientCore, request: MusicRequest, account: str | None) -> Job:
     """The job of a batch song dropped by an interrupt before it was sent (nothing was bought)."""
     return core.new_job(request, account).evolve(status=JobStatus.CANCELLED,
                                                  error="the batch was interrupted before this song was sent")
-
-
-def tracking(on_update: Callable[[Job], Any] | None, seen: list[Job]) -> Callable[[Job], Any]:
-    """``on_update`` that also appends each state to ``seen`` (so an error can carry the last one)."""
-
-    def track(job: Job) -> Any:
-        seen.append(job)
-        return on_update(job) if on_update is not None else None
-
-    return track

@@ -1,8 +1,9 @@
 """``MusicClient``: the blocking client (httpx.Client, threads for batches).
 
 It uses no asyncio at all, so it works in a Jupyter cell where an event loop is already running.
-Every decision (retry or not, how long to wait, what to record) is made by ``transport.core``; this
-module is the short I/O loop around it, twin of ``transport.async_``.
+Every decision (retry or not, how long to wait, what to record) is made by the flow
+(``client.flow``); this module is the short driver that carries out its effects, twin of
+``client.async_``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -21,32 +22,27 @@ from typing import Any, TypeVar
 import httpx
 
 from minimax_nb.client import core as _core
+from minimax_nb.client import flow
 from minimax_nb.client.core import LedgerArg, RetryPolicy, Timeouts
 from minimax_nb.client.download import (
     MAX_COVER_BYTES,
     AudioSink,
-    DownloadError,
     audio_path_for,
     check_content_type,
+    clean_orphans,
     cover_path_for,
-    find_cached,
-    write_audio_bytes,
 )
+from minimax_nb.client.flow import Flow
 from minimax_nb.client.polling import PollPolicy
-from minimax_nb.errors import MiniMaxError, WaitTimeoutError
-from minimax_nb.models import Job, JobStatus, MusicRequest
-from minimax_nb.providers.base import HttpRequest, HttpResponse, Issue, ProviderAdapter, SubmitResult
+from minimax_nb.errors import MiniMaxError
+from minimax_nb.models import Job, MusicRequest
+from minimax_nb.providers.base import HttpResponse, Issue, ProviderAdapter, SubmitResult
 
 __all__ = ["MusicClient"]
 
 log = logging.getLogger("minimax_nb.client")
 T = TypeVar("T")
 OnUpdate = Callable[[Job], Any]
-
-
-def _notify(on_update: OnUpdate | None, job: Job) -> None:
-    if on_update is not None:
-        on_update(job)
 
 
 class MusicClient:
@@ -137,13 +133,64 @@ class MusicClient:
     def __repr__(self) -> str:
         return f"<MusicClient {self._core.provider} {self._core.base_url}>"
 
-    # ---- the request loop ------------------------------------------------------------------------
+    # ---- the driver: carries out the flow's effects ---------------------------------------------
 
-    def _send(self, request: HttpRequest) -> HttpResponse:
-        kw = self._core.request_kwargs(request)
+    def _run(self, steps: Flow[T], on_update: OnUpdate | None = None) -> T:
+        """Drive one flow to its end: do each effect it yields, send back the outcome (or throw the
+        typed error in at the ``yield``). All decisions are the flow's (``client.flow``)."""
+        outcome: Any = None
+        error: MiniMaxError | None = None
+        while True:
+            try:
+                effect = steps.send(outcome) if error is None else steps.throw(error)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+            outcome, error = None, None
+            try:
+                outcome = self._do(effect, on_update)
+            except MiniMaxError as err:
+                error = err
+
+    def _do(self, effect: flow.Effect, on_update: OnUpdate | None) -> Any:
+        if isinstance(effect, flow.Send):
+            return self._send(effect)
+        if isinstance(effect, flow.Sleep):
+            return self._sleep(effect.seconds)
+        if isinstance(effect, flow.Fetch):
+            return self._fetch(effect)
+        if isinstance(effect, flow.FetchCover):
+            return self._fetch_cover(effect)
+        if isinstance(effect, flow.Notify):
+            return self._notify(on_update, effect.job)
+        return self._local(self._core.local_io, effect)
+
+    @staticmethod
+    def _notify(on_update: OnUpdate | None, job: Job) -> None:
+        if on_update is not None:
+            on_update(job)
+
+    @staticmethod
+    def _local(fn: Callable[..., T], *args: Any) -> T:
+        """Ledger and disk work (the async twin runs it in a worker thread)."""
+        return fn(*args)
+
+    @staticmethod
+    def _map(fn: Callable[[Job], Job], jobs: Sequence[Job], concurrency: int) -> list[Job]:
+        """``fn`` over ``jobs``, ``concurrency`` at a time, results in order."""
+        if len(jobs) <= 1 or concurrency <= 1:
+            return [fn(j) for j in jobs]
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(jobs)),
+                                thread_name_prefix="minimax_nb-resume") as pool:
+            return list(pool.map(fn, jobs))
+
+    def _send(self, effect: flow.Send) -> HttpResponse | SubmitResult:
+        kw = self._core.request_kwargs(effect.request)
         try:
+            if effect.assembler is not None and effect.job is not None:
+                return self._stream(kw, effect.assembler, effect.job)
             r = self._http.request(**kw)
-        except httpx.TransportError as exc:
+        except httpx.HTTPError as exc:
             err = self._core.connection_error(exc)
         else:
             return self._core.to_response(r.status_code, r.content, r.headers)
@@ -151,54 +198,53 @@ class MusicClient:
         # carries the Authorization header (and pickles it)
         raise err
 
-    def _retrying(self, kind: _core.RequestKind, once: Callable[[], T]) -> T:
-        """``once()`` again until it succeeds or the core says to give up (then its error is raised)."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return once()
-            except httpx.TransportError as exc:
-                err: MiniMaxError = self._core.connection_error(exc)
-            except MiniMaxError as e:
-                err = e
-            # raised outside the except blocks: no __context__ pointing at an httpx error
-            delay = self._core.retry_delay(kind, err, attempt)
-            if delay is None:
-                raise err
-            log.info("%s %s failed (%s); retry %d in %.2fs", self.provider, kind, type(err).__name__,
-                     attempt, delay)
-            self._sleep(delay)
-
-    def _call(self, request: HttpRequest, parse: Callable[[HttpResponse], T]) -> T:
-        def once() -> T:
-            result: T = _core.interpret(parse, self._send(request), provider=self.provider)
-            return result
-
-        return self._retrying(request.kind, once)
-
-    def _call_stream(self, request: HttpRequest, job: Job,
-                     assembler: _core.StreamAssemblerLike) -> SubmitResult:
+    def _stream(self, kw: dict[str, Any], assembler: _core.StreamAssemblerLike,
+                job: Job) -> HttpResponse | SubmitResult:
         """A streamed create (platform ``stream=true``): hex chunks are assembled as they arrive."""
-        kw = self._core.request_kwargs(request)
+        with self._http.stream(**kw) as r:
+            if not _core.is_event_stream(r.status_code, r.headers):
+                r.read()
+                return self._core.to_response(r.status_code, r.content, r.headers)
+            for line in r.iter_lines():
+                if line.strip():
+                    assembler.feed(line)
+                    if assembler.done:
+                        break
+        done: SubmitResult = assembler.result(job)
+        return done
 
-        def once() -> SubmitResult:
-            with self._http.stream(**kw) as r:
-                if not _core.is_event_stream(r.status_code, r.headers):
-                    r.read()
-                    response = self._core.to_response(r.status_code, r.content, r.headers)
-                    parsed: SubmitResult = _core.interpret(
-                        lambda x: self._core.adapter.parse_submit(job, x), response, provider=self.provider)
-                    return parsed
-                for line in r.iter_lines():
-                    if line.strip():
-                        assembler.feed(line)
-                        if assembler.done:
-                            break
-            done: SubmitResult = assembler.result(job)
-            return done
+    def _fetch(self, effect: flow.Fetch) -> tuple[Path, str, int]:
+        job = effect.job
+        try:
+            with self._http.stream(**self._core.download_kwargs(job.audio_url or "")) as r:
+                if r.status_code != 200:
+                    raise _core.download_error(r.status_code, provider=self.provider, headers=r.headers,
+                                               retry_after_cap=self._core.retry.retry_after_cap)
+                ctype = r.headers.get("content-type")
+                check_content_type(ctype, provider=self.provider)
+                _core.check_length(self._core, r.headers)
+                target = effect.exact or audio_path_for(job, effect.directory, url=job.audio_url,
+                                                        content_type=ctype)
+                with AudioSink(target, max_bytes=self._core.max_download_bytes,
+                               provider=self.provider) as sink:
+                    for chunk in r.iter_bytes():
+                        sink.write(chunk)
+                    path = sink.commit()
+                    return path, sink.sha256, sink.size
+        except httpx.HTTPError as exc:
+            err = self._core.connection_error(exc)
+        raise err
 
-        return self._retrying(request.kind, once)
+    def _fetch_cover(self, effect: flow.FetchCover) -> None:
+        """Save the provider's cover beside the audio (best effort: a song never fails for its cover)."""
+        try:
+            kw = self._core.download_kwargs(effect.job.cover_url or "") | {"headers": {"Accept": "image/*"}}
+            r = self._http.request(**kw)
+            target = cover_path_for(effect.audio_path, r.headers.get("content-type"))
+            if r.status_code == 200 and target is not None and 0 < len(r.content) <= MAX_COVER_BYTES:
+                self._local(target.write_bytes, r.content)
+        except httpx.HTTPError as exc:
+            log.warning("no cover for %s: %s", effect.job.key, self._core.redact(str(exc)))
 
     # ---- public API ------------------------------------------------------------------------------
 
@@ -211,199 +257,42 @@ class MusicClient:
         return self._core.adapter.estimate_cost_usd(request, model=request.model or self._core.model)
 
     def submit(self, request: MusicRequest) -> Job:
-        """Send the create. Blocking providers (useapi v1, platform) answer with a final job.
+        """Send the create once. Blocking providers (useapi v1, platform) answer with a final job.
 
         Validation runs first (``ValidationError``, nothing sent). A create is never replayed once it
-        may have reached the server.
+        may have reached the server: if its answer is lost the error carries the job, ``AMBIGUOUS``.
         """
-        try:
-            return self._submit(request, self._core.account)
-        except MiniMaxError as err:
-            if _core.is_refusal(self._core.adapter, err) and isinstance(err.job, Job):
-                self._core.record_submit_failure(err.job, err)
-            raise
-
-    def _submit(self, request: MusicRequest, account: str | None, job: Job | None = None) -> Job:
-        http_request = self._core.prepare_submit(request, account)
-        job = self._core.stamp_sent(job or self._core.new_job(request, account))
-        self._core.record_submitting(job)
-        sent = job
-        try:
-            assembler = _core.stream_assembler(self._core.adapter, http_request)
-            if assembler is not None:
-                result = self._call_stream(http_request, sent, assembler)
-            else:
-                result = self._call(http_request, lambda r: self._core.adapter.parse_submit(sent, r))
-        except MiniMaxError as err:
-            if err.job is None:
-                err.job = job
-            if not _core.is_refusal(self._core.adapter, err):
-                self._core.record_submit_failure(job, err)
-            raise
-        job = result.job
-        self._core.record(None, job)
-        if result.audio_bytes:
-            path, sha, size = write_audio_bytes(job, result.audio_bytes, self._core.download_dir,
-                                                ext=result.audio_ext, max_bytes=self._core.max_download_bytes)
-            job = job.evolve(audio_path=path)
-            self._core.record_audio(job, path, sha, size)
-        return job
-
-    def _submit_patiently(self, request: MusicRequest, account: str | None) -> Job:
-        """Submit; on a refusal (busy account, rate limit: nothing bought) wait and send it again."""
-        job: Job | None = None
-        refusals = 0
-        while True:
-            try:
-                return self._submit(request, account, job)
-            except MiniMaxError as err:
-                if not _core.is_refusal(self._core.adapter, err):
-                    raise
-                job = err.job if isinstance(err.job, Job) else job
-                refusals += 1
-                if refusals > self._core.max_refusals():
-                    if job is not None:
-                        self._core.record_submit_failure(job, err)
-                    raise
-                self._sleep(self._core.refusal_delay(err, refusals))
+        return self._run(flow.submit_once(self._core, request, self._core.account))
 
     def get(self, job_or_id: Job | str) -> Job:
         """One status read. Returns the updated job (unchanged where the provider has no status read)."""
         job, known = self._core.job_from_id(job_or_id)
-        request = self._core.adapter.build_poll(job)
-        if request is None:
-            return job
-        new = self._call(request, lambda r: self._core.adapter.parse_poll(job, r))
-        if known:
-            self._core.record(job, new)
-        return new
-
-    def _watch(self, job: Job, timeout: float | None = None) -> Iterator[Job]:
-        if job.is_final or self._core.adapter.build_poll(job) is None:
-            yield job
-            return
-        limit = timeout if timeout is not None else self._core.poll.timeout
-        deadline = time.monotonic() + limit
-        for delay in self._core.poll.delays(timeout):
-            self._sleep(max(0.0, min(delay, deadline - time.monotonic())))
-            new = self.get(job)
-            changed = _core._changed(job, new)
-            job = new
-            if changed or job.is_final:
-                yield job
-            if job.is_final:
-                return
-            if time.monotonic() >= deadline:
-                break
-        raise WaitTimeoutError(f"job {job.key} not finished after {limit:g}s",
-                               provider=self.provider, job=job)
+        return self._run(flow.get(self._core, job, record=known))
 
     def wait(self, job: Job, timeout: float | None = None, on_update: OnUpdate | None = None) -> Job:
-        """Poll until ``job`` is final and return it (COMPLETED, MODERATED, FAILED or CANCELLED).
+        """Poll until ``job`` is final and return it (COMPLETED, MODERATED, FAILED, CANCELLED or LOST).
 
         Raises ``WaitTimeoutError`` (carrying the last state) after ``timeout`` seconds (default: the poll
         policy's); the job keeps running at the provider.
         """
-        if job.is_final:
-            return job
-        for new in self._watch(job, timeout):
-            if _core._changed(job, new):
-                _notify(on_update, new)
-            job = new
-        return job
+        return self._run(flow.wait(self._core, job, timeout), on_update)
 
     def download(self, job: Job, dest: str | os.PathLike[str] | None = None) -> Path:
         """Save ``job``'s audio and return the file path. A second call for the same job is a cache hit."""
-        return (self._download(job, dest)).audio_path or Path()
-
-    def _download(self, job: Job, dest: str | os.PathLike[str] | None = None) -> Job:
-        directory, exact = _core.download_target(self._core, dest)
-        cached = exact if exact is not None and exact.is_file() else find_cached(job, directory)
-        if cached is not None:
-            return self._core.cached_audio(job, cached)
-        if not job.audio_url:
-            raise DownloadError(f"job {job.key} has no audio URL ({job.status.value})",
-                                provider=self.provider, job=job)
-        path, sha, size = self._retrying("read", lambda: self._fetch(job, directory, exact))
-        new = job.evolve(audio_path=path)
-        self._core.record_audio(new, path, sha, size)
-        self._fetch_cover(new, path)
-        return new
-
-    def _fetch_cover(self, job: Job, audio_path: Path) -> None:
-        """Save the provider's cover beside the audio (best effort: a song never fails for its cover)."""
-        if not job.cover_url:
-            return
-        try:
-            kw = self._core.download_kwargs(job.cover_url) | {"headers": {"Accept": "image/*"}}
-            r = self._http.request(**kw)
-            target = cover_path_for(audio_path, r.headers.get("content-type"))
-            if r.status_code == 200 and target is not None and 0 < len(r.content) <= MAX_COVER_BYTES:
-                target.write_bytes(r.content)
-        except httpx.HTTPError as exc:
-            log.warning("no cover for %s: %s", job.key, self._core.redact(str(exc)))
-
-    def _fetch(self, job: Job, directory: Path, exact: Path | None) -> tuple[Path, str, int]:
-        with self._http.stream(**self._core.download_kwargs(job.audio_url or "")) as r:
-            if r.status_code != 200:
-                raise _core.download_error(r.status_code, provider=self.provider, headers=r.headers,
-                                           retry_after_cap=self._core.retry.retry_after_cap)
-            ctype = r.headers.get("content-type")
-            check_content_type(ctype, provider=self.provider)
-            _core.check_length(self._core, r.headers)
-            target = exact or audio_path_for(job, directory, url=job.audio_url, content_type=ctype)
-            with AudioSink(target, max_bytes=self._core.max_download_bytes, provider=self.provider) as sink:
-                for chunk in r.iter_bytes():
-                    sink.write(chunk)
-                path = sink.commit()
-                return path, sink.sha256, sink.size
+        new = self._run(flow.fetch_audio(self._core, job, dest))
+        return flow.audio_path_or_raise(self._core, new)
 
     def generate(self, request: MusicRequest, download: bool = True,
                  on_update: OnUpdate | None = None) -> Job:
         """Submit, wait for the final state and (when COMPLETED) download the audio. Returns the job.
 
         A refused create (busy account, rate limit) is sent again after a wait. A moderated or failed
-        song comes back as such (``job.raise_for_status()`` raises); a create the provider rejects raises.
+        song comes back as such (``job.raise_for_status()`` raises); a create the provider rejects raises,
+        and so does one whose answer was lost and that the provider's list cannot identify (its error's
+        ``job`` is ``AMBIGUOUS``: ``resume()`` tries again, nothing is sent twice).
         ``on_update(job)`` is called with each new state, the downloaded one last.
         """
-        job = self._submit_patiently(request, self._core.account)
-        return self._finish(job, download, on_update)
-
-    def _finish(self, job: Job, download: bool, on_update: OnUpdate | None) -> Job:
-        state = [job]
-        try:
-            return self._follow(job, download, on_update, state)
-        except MiniMaxError as err:
-            if err.job is None:  # say which job failed: the caller may only hold the request
-                err.job = state[-1]
-            raise
-
-    def _follow(self, job: Job, download: bool, on_update: OnUpdate | None,
-                state: list[Job]) -> Job:
-        on_update = _core.tracking(on_update, state)
-        _notify(on_update, job)
-        if not job.is_final:
-            job = self.wait(job, on_update=on_update)
-        elif self._core.needs_followup_get(job):
-            try:
-                new = self.get(job)
-            except MiniMaxError as err:
-                log.warning("could not re-read %s after its create: %s", job.key, err)
-                new = job
-            new = self._core.after_followup(job, new)
-            if _core._changed(job, new):
-                _notify(on_update, new)
-            job = new
-        if download and job.status is JobStatus.COMPLETED and job.audio_path is None and job.audio_url:
-            try:
-                job = self._download(job)
-            except MiniMaxError as err:
-                moderated = self._core.moderated_after_download_error(job, err)
-                if moderated is None:
-                    raise
-                job = moderated
-            _notify(on_update, job)
-        return job
+        return self._run(flow.generate(self._core, request, self._core.account, download), on_update)
 
     def generate_many(self, requests: Iterable[MusicRequest], concurrency: int | None = None,
                       on_update: OnUpdate | None = None, download: bool = True) -> list[Job]:
@@ -412,8 +301,9 @@ class MusicClient:
         At most ``concurrency`` at once overall (default 4) and ``adapter.per_account_limit`` per account
         (useapi: one; give several ``account`` values to spread the work). One failure never aborts the
         batch: that item comes back as a FAILED/MODERATED job with ``error`` text (a job that was made
-        but could not be followed keeps its last state, with ``error`` set). Interrupted, it returns at
-        once: unsent songs are dropped, sent ones finish in the background.
+        but could not be followed keeps its last state, with ``error`` set; an ambiguous one stays
+        AMBIGUOUS). Interrupted, it returns at once: unsent songs are dropped, sent ones finish in the
+        background.
         """
         reqs = list(requests)
         if not reqs:
@@ -442,12 +332,11 @@ class MusicClient:
             try:
                 if stop.is_set():
                     return _core.new_cancelled(self._core, request, account)
-                job = self._submit_patiently(request, account)
-                if _core.frees_account(job):
+                job = self._run(flow.obtain(self._core, request, account), notify)
+                if job.is_final:
                     slots.put(account)
                     held = False
-                job = self._finish(job, download, notify)
-                return job
+                return self._run(flow.follow(self._core, job, download), notify)
             except Exception as err:
                 failed = _core.batch_failure(self._core, request, account, err)
                 notify(failed)
@@ -474,60 +363,33 @@ class MusicClient:
     def styles(self) -> list[dict[str, str]]:
         """The provider's style list (useapi). Other providers raise ``NotImplementedError``."""
         request = self._core.adapter.build_styles(account=self._core.account)
-        return self._call(request, self._core.adapter.parse_styles)
+        return self._run(flow.call(self._core, request, self._core.adapter.parse_styles))
 
     def list_jobs(self, limit: int = 20, last_id: str | None = None) -> list[Mapping[str, Any]]:
         """The provider's own list of recent songs (useapi), newest first, as raw mappings."""
         request = self._core.adapter.build_list(account=self._core.account, limit=limit, last_id=last_id)
-        return self._call(request, self._core.adapter.parse_list)
+        return self._run(flow.call(self._core, request, self._core.adapter.parse_list))
 
-    def resume(self, download: bool = True) -> list[Job]:
+    def resume(self, download: bool = True, concurrency: int = 8,
+               on_update: OnUpdate | None = None) -> list[Job]:
         """Bring every unfinished job of the ledger to a final state and fetch missing audio.
 
-        Jobs left in "submitting" are never sent again: they are matched against the provider's list
-        when it has one, else marked unknown in the ledger. Returns the jobs touched, in their last state.
+        Jobs whose create answer was lost (left ``SUBMITTING`` by a crash, or ``AMBIGUOUS``) are never
+        sent again: they are matched against the provider's list over every account when it has one,
+        else they stay ``AMBIGUOUS`` ("paid? cannot be identified"). Every identified job gets one
+        status read at once (``concurrency`` at a time) and its audio. Returns the jobs touched.
         """
-        ledger = self._core.ledger
-        if ledger is None:
+        plan = self._local(_core.resume_plan, self._core)
+        if plan is None:
             return []
-        out: list[Job] = []
-        listed: list[Mapping[str, Any]] | None = None
-        for job in ledger.unfinished(provider=self.provider):
-            try:
-                if job.id is None:
-                    if listed is None:
-                        listed = self._list_for_resume()
-                    job = self._core.adopt_submitting(job, listed)
-                    if job.id is None:
-                        out.append(job)
-                        continue
-                job = self.wait(job)
-                out.append(job)
-            except MiniMaxError as err:
-                log.warning("resume: %s not finished: %s", job.key, err)
-                out.append(self._core.resume_failed(job, err))
-        if download:
-            done = {j.local_id: i for i, j in enumerate(out)}
-            for job in ledger.missing_audio(provider=self.provider):
-                try:
-                    new = self._download(job)
-                except MiniMaxError as err:
-                    moderated = self._core.moderated_after_download_error(job, err)
-                    if moderated is None:
-                        log.warning("resume: no audio for %s: %s", job.key, err)
-                        continue
-                    new = moderated
-                if job.local_id in done:
-                    out[done[job.local_id]] = new
-                else:
-                    out.append(new)
-        return out
+        self._local(clean_orphans, self._core.download_dir)
+        jobs = self._run(flow.reconcile(self._core, plan.open, plan.known_ids), on_update)
 
-    def _list_for_resume(self) -> list[Mapping[str, Any]]:
-        try:
-            return self.list_jobs(limit=100)
-        except NotImplementedError:
-            return []
+        def one(job: Job) -> Job:
+            return self._run(flow.resume_one(self._core, job, download), on_update)
+
+        done = self._map(one, plan.to_follow(jobs, download), concurrency)
+        return plan.merge(jobs, done)
 
     # ---- lifecycle -------------------------------------------------------------------------------
 

@@ -143,6 +143,7 @@ class AimlapiAdapter(ProviderAdapter):
     blocking_submit: ClassVar[bool] = False
     per_account_limit: ClassVar[int | None] = None
     expected_duration_s: ClassVar[float] = 55.0
+    audio_404_moderated: ClassVar[bool] = True  # WIRE.md: the status stays "completed"; the file answers 404
     models: ClassVar[Mapping[str, ModelSpec]] = AIML_MODELS
 
     # ---------------------------------------------------------------- validation and submit

@@ -113,6 +113,7 @@ class ApiinAdapter(ProviderAdapter):
     default_model: ClassVar[str] = MODEL
     blocking_submit: ClassVar[bool] = False
     expected_duration_s: ClassVar[float] = 55.0
+    audio_404_moderated: ClassVar[bool] = True  # WIRE.md: the status stays "completed"; the file answers 404
     models: ClassVar[Mapping[str, ModelSpec]] = {
         MODEL: ModelSpec(
             name=MODEL,

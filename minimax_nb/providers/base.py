@@ -162,6 +162,9 @@ class ProviderAdapter(abc.ABC):
     per_account_limit: ClassVar[int | None] = None
     #: How long a generation usually takes (seconds): drives the poll schedule and progress bars.
     expected_duration_s: ClassVar[float] = 55.0
+    #: A 404 on an audio URL whose job's status still says completed means the song was moderated
+    #: after it was made (the provider documents no other signal of a later moderation).
+    audio_404_moderated: ClassVar[bool] = False
 
     def model_spec(self, model: str | None) -> ModelSpec:
         """The spec of ``model`` (or the default model). Unknown names raise ``ValidationError``."""

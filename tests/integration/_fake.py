@@ -157,6 +157,8 @@ class FakeService:
         action = self._take(route)
         if action == "404":
             return httpx.Response(404, json={"error": "Not found."})
+        if action == "403":
+            return httpx.Response(403, json={"error": "Expired."})
         if action == "connect":
             raise httpx.ConnectError("connection refused", request=request)
         if action in ("500", "503", "429", "busy", "html"):

@@ -121,8 +121,22 @@ async def test_submit_refused_before_sending_is_retried(kind: str, tmp_path: Pat
     await _close(client)
 
 
-@pytest.mark.parametrize(("fault", "error"), [("drop", APIConnectionError), ("timeout", APITimeoutError),
-                                              ("500", ServerError)])
+@pytest.mark.parametrize(("fault", "error"), [("drop", APIConnectionError), ("timeout", APITimeoutError)])
+async def test_a_lost_create_answer_is_reconciled_never_replayed(
+        kind: str, tmp_path: Path, ledger: Ledger, fault: str, error: type[Exception]) -> None:
+    """The order was taken, its answer lost: the provider's list identifies the song (issue 9)."""
+    svc = FakeService()
+    svc.fault("submit", fault)
+    client = make(kind, svc, tmp_path, ledger=ledger)
+    install_sleep_recorder(client, [])
+    job = await Both(client).generate(SONG)
+    assert svc.submits == 1  # sent exactly once, never replayed
+    assert job.id == "job-1" and job.status is JobStatus.COMPLETED and job.audio_path is not None
+    assert [s for _, s in ledger.history(job.local_id)][:2] == ["submitting", "ambiguous"]
+    await _close(client)
+
+
+@pytest.mark.parametrize(("fault", "error"), [("500", ServerError), ("html", ServerError)])
 async def test_submit_is_never_replayed_once_it_may_have_reached_the_server(
         kind: str, tmp_path: Path, ledger: Ledger, fault: str, error: type[Exception]) -> None:
     svc = FakeService()
@@ -133,8 +147,9 @@ async def test_submit_is_never_replayed_once_it_may_have_reached_the_server(
         await Both(client).generate(SONG)
     assert svc.submits == 1  # sent exactly once, never replayed
     local_id = info.value.job.local_id  # type: ignore[attr-defined]
-    expected = "failed" if fault == "500" else "unknown"
-    assert ledger.state(local_id) == expected
+    # a 5xx or a gateway page after the create may hide a made song: ambiguous, never written off
+    assert ledger.state(local_id) == "ambiguous"
+    assert info.value.job.status is JobStatus.AMBIGUOUS  # type: ignore[attr-defined]
     assert KEY not in str(info.value) and KEY not in repr(info.value)
     await _close(client)
 
@@ -267,7 +282,7 @@ async def test_resume_never_resubmits(kind: str, tmp_path: Path, ledger: Ledger)
     assert out[lost.local_id].id == "job-1" and out[lost.local_id].status is JobStatus.COMPLETED
     assert out[running.local_id].status is JobStatus.COMPLETED
     assert out[running.local_id].audio_path is not None
-    assert ledger.state(gone.local_id) == "unknown"
+    assert ledger.state(gone.local_id) == "ambiguous"
     assert ledger.missing_audio(provider="fake") == []
     await _close(client)
 
@@ -351,8 +366,10 @@ def test_interrupting_a_sync_batch_drops_unsent_songs(tmp_path: Path) -> None:
     client.close()
 
 
-async def test_resume_marks_audio_gone_after_completion_as_moderated(kind: str, tmp_path: Path,
-                                                                     ledger: Ledger) -> None:
+async def test_resume_records_audio_gone_with_its_job_as_lost(kind: str, tmp_path: Path,
+                                                              ledger: Ledger) -> None:
+    """The audio answers 404 and a fresh status read says the provider no longer knows the job: the
+    provider lost it (issue 9: a 404 is moderation only when the provider says so)."""
     svc = FakeService()
     svc.fault("file", "404")
     done = Job(provider="fake", request=SONG, id="job-7", status=JobStatus.COMPLETED,
@@ -360,8 +377,49 @@ async def test_resume_marks_audio_gone_after_completion_as_moderated(kind: str, 
     ledger.record(done)
     client = make(kind, svc, tmp_path, ledger=ledger)
     out = await Both(client).resume()
-    assert [j.status for j in out] == [JobStatus.MODERATED]
-    assert ledger.state(done.local_id) == "moderated" and ledger.missing_audio() == []
+    assert [j.status for j in out] == [JobStatus.LOST]
+    assert out[0].error is not None and "gone at the provider" in out[0].error
+    assert ledger.state(done.local_id) == "lost" and ledger.missing_audio() == []
+    await _close(client)
+
+
+class _Audio404MeansModerated(FakeAdapter):
+    audio_404_moderated = True
+
+
+@pytest.mark.parametrize("documented", [True, False])
+async def test_resume_marks_audio_gone_after_completion_as_moderated(
+        kind: str, tmp_path: Path, ledger: Ledger, documented: bool) -> None:
+    """The status still says completed, the file answers 404 twice (once more after the fresh read):
+    moderated where the provider documents that reading, else lost."""
+    svc = FakeService()
+    svc.jobs["job-7"] = {"polls": 5, "lyrics": SONG.lyrics}
+    svc.fault("file", "404", "404")
+    done = Job(provider="fake", request=SONG, id="job-7", status=JobStatus.COMPLETED,
+               audio_url="http://fake.invalid/files/job-7.mp3")
+    ledger.record(done)
+    adapter = _Audio404MeansModerated() if documented else FakeAdapter()
+    client = make(kind, svc, tmp_path, ledger=ledger, adapter=adapter)
+    out = await Both(client).resume()
+    expected = JobStatus.MODERATED if documented else JobStatus.LOST
+    assert [j.status for j in out] == [expected]
+    assert ledger.state(done.local_id) == expected.value and ledger.missing_audio() == []
+    assert [r for r in svc.requests if r[1] == "/jobs/job-7"] == [("GET", "/jobs/job-7")]  # one fresh read
+    await _close(client)
+
+
+async def test_an_expired_audio_url_gets_one_fresh_status_read(kind: str, tmp_path: Path,
+                                                               ledger: Ledger) -> None:
+    svc = FakeService()
+    svc.jobs["job-7"] = {"polls": 5, "lyrics": SONG.lyrics}
+    svc.fault("file", "403")
+    done = Job(provider="fake", request=SONG, id="job-7", status=JobStatus.COMPLETED,
+               audio_url="http://fake.invalid/files/job-7.mp3?expired")
+    ledger.record(done)
+    client = make(kind, svc, tmp_path, ledger=ledger)
+    out = await Both(client).resume()
+    assert [j.status for j in out] == [JobStatus.COMPLETED] and out[0].audio_path is not None
+    assert ledger.missing_audio() == [] and svc.submits == 0
     await _close(client)
 
 

@@ -17,7 +17,7 @@ from minimax_nb.client import AsyncMusicClient, MusicClient, RetryPolicy
 from minimax_nb.client.download import DownloadError
 from minimax_nb.emulator import DEFAULT_KEY, Emulator
 from minimax_nb.emulator.faults import FAULT_KINDS
-from minimax_nb.errors import APIConnectionError, MiniMaxError, NotFoundError, ServerError
+from minimax_nb.errors import APIConnectionError, MiniMaxError, ServerError
 from minimax_nb.ledger import Ledger
 from minimax_nb.models import JobStatus, MusicRequest
 
@@ -32,23 +32,25 @@ Outcome = tuple[JobStatus | type[BaseException], int, int]
 EXPECTED: dict[tuple[str, str], Outcome] = {
     # a create answered 429 was refused: nothing bought, sent again
     ("submit", "429"): (JobStatus.COMPLETED, 2, 1),
-    # a 5xx create may or may not have been processed: never replayed, the error is raised
+    # a 5xx create may or may not have been processed: never replayed, the error is raised, the job is
+    # "ambiguous" (never written off as failed: a gateway timing out a create hides a made song)
     ("submit", "500"): (ServerError, 1, 0),
     ("submit", "502"): (ServerError, 1, 0),
     ("submit", "503"): (ServerError, 1, 0),
     ("submit", "html_error"): (ServerError, 1, 0),
-    # the song was made but its answer was lost or garbled: never replayed, the ledger says "unknown"
+    # the song was made but its answer was lost or garbled: never replayed, the ledger says "ambiguous"
+    # (AIML has no list to identify it by)
     ("submit", "malformed_json"): (APIConnectionError, 1, 1),
     ("submit", "reset"): (APIConnectionError, 1, 1),
     ("submit", "truncated"): (APIConnectionError, 1, 1),
     ("submit", "restart"): (JobStatus.COMPLETED, 1, 1),
     ("submit", "slow"): (JobStatus.COMPLETED, 1, 1),
-    # a provider that forgot the job answers 404 on every poll: a typed error, not an endless wait
-    ("poll", "restart"): (NotFoundError, 1, 1),
+    # a provider that forgot the job answers 404 on every poll: LOST with the reason, not an endless wait
+    ("poll", "restart"): (JobStatus.LOST, 1, 1),
     # a download answering JSON is not audio
     ("file", "malformed_json"): (DownloadError, 1, 1),
-    # a fresh audio URL answering 404 means moderated after the fact (docs/WIRE.md)
-    ("file", "restart"): (JobStatus.MODERATED, 1, 1),
+    # the audio answers 404 and a fresh status read says the provider forgot the job: LOST, not moderated
+    ("file", "restart"): (JobStatus.LOST, 1, 1),
 }
 CASES = [(route, fault) for route in ("submit", "poll", "file") for fault in sorted(FAULT_KINDS)]
 
@@ -85,8 +87,9 @@ async def test_fault(kind: str, route: str, fault: str, tmp_path: Path) -> None:
                     await both.generate(REQUEST)
                 err = info.value
                 assert isinstance(err, MiniMaxError) and err.job is not None
-                if outcome is APIConnectionError:
-                    assert ledger.state(err.job.local_id) == "unknown"
+                if route == "submit" and outcome in (APIConnectionError, ServerError):
+                    assert ledger.state(err.job.local_id) == "ambiguous"
+                    assert err.job.status is JobStatus.AMBIGUOUS
         finally:
             await both.close()
         assert emu.submissions("aimlapi") == received
