@@ -47,12 +47,17 @@ fi
 
 # pytest's exit code 5 means "no test collected": a failure here, never a pass.
 step "pytest -m 'not browser' -n 2"
+rm -f "$ARTIFACTS/fault_matrix.md"
 rc=0
 "$PY" -m pytest -m "not browser" -n 2 -p no:cacheprovider --junitxml="$ARTIFACTS/junit-main.xml" "$@" || rc=$?
 if [ "$rc" = "5" ]; then
   echo "ERROR: pytest collected no test (exit code 5)." >&2
 fi
 [ "$rc" = "0" ] || failed+=("pytest (exit $rc)")
+if [ -s "$ARTIFACTS/fault_matrix.md" ]; then
+  step "the fault matrix (tests/integration/test_fault_matrix_batch.py)"
+  cat "$ARTIFACTS/fault_matrix.md"
+fi
 
 step "pytest -m browser (serial)"
 rc=0
