@@ -4,6 +4,7 @@ request/trace id it knows — and never the API key (``redact`` scrubs any text 
 
     MiniMaxError
     ├── ValidationError            raised before any request is sent, when detectable locally
+    │   └── BudgetExceededError    a batch's estimated cost is over ``max_usd`` (or unknown)
     ├── AuthenticationError        401 / platform 1004, 2049
     ├── ModerationError            useapi 422, status 4, platform 1026/1027
     ├── ConcurrencyLimitError      useapi 429 "previous request…", platform 1041
@@ -30,6 +31,7 @@ __all__ = [
     "APIConnectionError",
     "APITimeoutError",
     "AuthenticationError",
+    "BudgetExceededError",
     "ConcurrencyLimitError",
     "InsufficientBalanceError",
     "JobFailedError",
@@ -181,3 +183,15 @@ class JobFailedError(MiniMaxError):
 
 class WaitTimeoutError(MiniMaxError, TimeoutError):
     """``wait()`` ran out of time; the job is still running at the provider. ``job`` is its last state."""
+
+
+class BudgetExceededError(ValidationError):
+    """A batch's estimated cost exceeds ``max_usd`` (or cannot be bounded). Raised before anything is
+    sent. ``estimate_usd`` is the known part of the estimate, ``unknown`` how many songs have no price."""
+
+    def __init__(self, message: str, *, estimate_usd: float = 0.0, unknown: int = 0, max_usd: float = 0.0,
+                 **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.estimate_usd = estimate_usd
+        self.unknown = unknown
+        self.max_usd = max_usd

@@ -297,9 +297,11 @@ class AsyncMusicClient:
         return await self._run(flow.generate(self._core, request, self._core.account, download), on_update)
 
     async def generate_many(self, requests: Iterable[MusicRequest], concurrency: int | None = None,
-                            on_update: OnUpdate | None = None, download: bool = True) -> list[Job]:
+                            on_update: OnUpdate | None = None, download: bool = True,
+                            max_usd: float | None = None) -> list[Job]:
         """Generate several songs at once (tasks); see ``MusicClient.generate_many``."""
         reqs = list(requests)
+        _core.check_budget(self._core, reqs, max_usd)
         if not reqs:
             return []
         workers = _core.effective_concurrency(self._core, concurrency, len(reqs))

@@ -846,6 +846,30 @@ def resume_plan(core: ClientCore) -> ResumePlan | None:
                       missing_audio=ledger.missing_audio(provider=core.provider))
 
 
+def check_budget(core: ClientCore, requests: Sequence[MusicRequest], max_usd: float | None) -> None:
+    """Refuse a batch, before anything is sent, whose estimated cost exceeds ``max_usd`` — or cannot be
+    bounded because some songs have no price estimate (a limit means "never more than this")."""
+    if max_usd is None:
+        return
+    if max_usd < 0:
+        raise ValueError("max_usd must be >= 0")
+    costs = [core.adapter.estimate_cost_usd(r, model=r.model or core.model) for r in requests]
+    known = sum(c for c in costs if c is not None)
+    unknown = sum(c is None for c in costs)
+    from minimax_nb.errors import BudgetExceededError
+
+    if known > max_usd + 1e-9:
+        raise BudgetExceededError(
+            f"the batch of {len(requests)} songs is estimated at ${known:.2f} on {core.provider}, over the "
+            f"limit of ${max_usd:.2f}" + (f" ({unknown} more have no price estimate)" if unknown else ""),
+            provider=core.provider, estimate_usd=known, unknown=unknown, max_usd=max_usd)
+    if unknown:
+        raise BudgetExceededError(
+            f"{unknown} of the {len(requests)} songs have no price estimate on {core.provider} (known part: "
+            f"${known:.2f}), so the batch cannot be kept under ${max_usd:.2f}; drop max_usd to send it anyway",
+            provider=core.provider, estimate_usd=known, unknown=unknown, max_usd=max_usd)
+
+
 def new_cancelled(core: ClientCore, request: MusicRequest, account: str | None) -> Job:
     """The job of a batch song dropped by an interrupt before it was sent (nothing was bought)."""
     return core.new_job(request, account).evolve(status=JobStatus.CANCELLED,

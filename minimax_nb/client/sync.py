@@ -295,7 +295,8 @@ class MusicClient:
         return self._run(flow.generate(self._core, request, self._core.account, download), on_update)
 
     def generate_many(self, requests: Iterable[MusicRequest], concurrency: int | None = None,
-                      on_update: OnUpdate | None = None, download: bool = True) -> list[Job]:
+                      on_update: OnUpdate | None = None, download: bool = True,
+                      max_usd: float | None = None) -> list[Job]:
         """Generate several songs at once (threads); returns the jobs in input order.
 
         At most ``concurrency`` at once overall (default 4) and ``adapter.per_account_limit`` per account
@@ -303,9 +304,11 @@ class MusicClient:
         batch: that item comes back as a FAILED/MODERATED job with ``error`` text (a job that was made
         but could not be followed keeps its last state, with ``error`` set; an ambiguous one stays
         AMBIGUOUS). Interrupted, it returns at once: unsent songs are dropped, sent ones finish in the
-        background.
+        background. ``max_usd``: refuse the whole batch before anything is sent (``BudgetExceededError``)
+        when its estimated cost is over this many dollars, or cannot be bounded (a song with no price).
         """
         reqs = list(requests)
+        _core.check_budget(self._core, reqs, max_usd)
         if not reqs:
             return []
         workers = _core.effective_concurrency(self._core, concurrency, len(reqs))

@@ -18,7 +18,13 @@ import pytest
 
 from minimax_nb.client import AsyncMusicClient, MusicClient, RetryPolicy
 from minimax_nb.emulator import DEFAULT_KEY, Emulator
-from minimax_nb.errors import APIConnectionError, ModerationError, WaitTimeoutError
+from minimax_nb.errors import (
+    APIConnectionError,
+    BudgetExceededError,
+    ModerationError,
+    ValidationError,
+    WaitTimeoutError,
+)
 from minimax_nb.models import JobStatus, MusicRequest
 
 from ._fake import Both
@@ -429,3 +435,32 @@ def test_local_base_url_env_uses_a_running_emulator(emu: Emulator, tmp_path: Pat
         assert client.emulator is None and client.base_url == emu.base_url("local")
         job = client.generate(REQUESTS["local"], download=False)
     assert job.status is JobStatus.COMPLETED and emu.submissions("local") == 1
+
+
+# ---- the budget guard: a batch over max_usd is refused with zero requests sent ----------------------
+
+
+async def test_a_batch_over_its_limit_sends_nothing(kind: str, emu: Emulator, tmp_path: Path) -> None:
+    client = client_for(kind, emu, "apiin", tmp_path)  # 30 credits, about $0.06 a song
+    each = client.estimate_cost(REQUESTS["apiin"])
+    assert each is not None and each > 0
+    with pytest.raises(BudgetExceededError) as info:
+        await Both(client).generate_many([REQUESTS["apiin"]] * 5, max_usd=each * 4.5)
+    err = info.value
+    assert isinstance(err, ValidationError) and err.estimate_usd == pytest.approx(each * 5)
+    assert f"{each * 5:.2f}" in str(err) and err.unknown == 0
+    assert emu.submissions() == 0 and emu.requests == []  # not even a read
+    jobs = await Both(client).generate_many([REQUESTS["apiin"]] * 2, max_usd=each * 2)  # at the limit: sent
+    assert [j.status.value for j in jobs] == ["completed", "completed"] and emu.submissions() == 2
+    await Both(client).close()
+
+
+async def test_a_batch_with_unknown_prices_cannot_be_bounded(kind: str, emu: Emulator,
+                                                             tmp_path: Path) -> None:
+    client = client_for(kind, emu, "useapi", tmp_path)  # priced by the user's useapi plan: unknown
+    request = MusicRequest(lyrics="a song", style_id="pop")
+    assert client.estimate_cost(request) is None
+    with pytest.raises(BudgetExceededError, match="no price estimate") as info:
+        await Both(client).generate_many([request] * 3, max_usd=100)
+    assert info.value.unknown == 3 and emu.submissions() == 0
+    await Both(client).close()
