@@ -649,16 +649,17 @@ def frees_account(job: Job) -> bool:
 
 def batch_failure(core: ClientCore, request: MusicRequest, account: str | None,
                   error: BaseException) -> Job:
-    """The Job a failed ``generate_many`` item becomes.
+    """The Job a failed ``generate_many`` item becomes, as true as the journal.
 
-    A create that failed gives a FAILED (or MODERATED) job with the error text; a job that was made but
-    could not be followed keeps its last state and gets the error text (it may still finish at the
-    provider: ``resume()`` picks it up).
+    A job the flow already settled (made: it has an id; or ``AMBIGUOUS``, ``FAILED``, ``MODERATED``…)
+    keeps its state and gets the error text (a made job may still finish: ``resume()`` picks it up).
+    A request that failed before any job existed (invalid, a bug) becomes a FAILED (or MODERATED) job
+    that was never journaled: nothing left.
     """
     job = getattr(error, "job", None)
     text = core.redact(f"{type(error).__name__}: {error}")
-    if isinstance(job, Job) and job.id is not None:
-        return job if job.is_final and job.error else job.evolve(error=text)
+    if isinstance(job, Job) and (job.id is not None or job.status is not JobStatus.SUBMITTING):
+        return job if job.is_final and job.error else job.evolve(error=job.error or text)
     base = job if isinstance(job, Job) else core.new_job(request, account)
     return core.failed_submit(base, error).evolve(error=text)
 

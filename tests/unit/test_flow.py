@@ -303,3 +303,13 @@ def test_a_cache_hit_sends_nothing_and_fills_the_duration() -> None:
     assert isinstance(measure, flow.Measure)
     rec = run.send(12.0)
     assert isinstance(rec, flow.Journal) and rec.op == "audio" and rec.job.duration_s == 12.0
+
+
+def test_a_batch_item_keeps_the_state_the_flow_settled() -> None:
+    c = make_core()
+    ambiguous = Job(provider="fake", request=SONG, status=JobStatus.AMBIGUOUS, error="answer lost")
+    err = APIConnectionError("reset", job=ambiguous)
+    kept = core.batch_failure(c, SONG, None, err)
+    assert kept.status is JobStatus.AMBIGUOUS and kept.error == "answer lost"  # never shown as failed
+    bug = core.batch_failure(c, SONG, None, RuntimeError("bug"))
+    assert bug.status is JobStatus.FAILED
