@@ -609,7 +609,7 @@ def interpret(parse: Callable[[HttpResponse], Any], response: HttpResponse, *, p
     except MiniMaxError as err:
         _attach_retry_after(err, response.headers)
         raise
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError, RecursionError) as exc:
         if response.status_code >= 500:
             raise ServerError(f"HTTP {response.status_code} with an unreadable body", provider=provider,
                               status_code=response.status_code) from exc
