@@ -7,9 +7,12 @@
         led.record_audio(job, path, sha256, size)
         led.unfinished()                       # what ``client.resume()`` re-attaches to
 
-States: ``"submitting"`` (written before the submit is sent), ``"unknown"`` (a submitting job whose fate
-cannot be known, see ``mark_unknown``), or a ``JobStatus`` value (``queued``, ``running``, ``completed``,
-``moderated``, ``failed``, ``cancelled``). Every change of state adds a history row with its time.
+States are ``JobStatus`` values, the one vocabulary: ``submitting`` (written before the submit is sent),
+``ambiguous`` (the create may have been taken but its id is unknown, see ``mark_ambiguous``; never
+resubmitted, never written off, reconciled by ``resume()``), ``queued``, ``running``, and the final
+``completed``, ``moderated``, ``failed``, ``cancelled``, ``lost``. Every change of state adds a history
+row with its time. (Ledgers written before schema 3 called ``ambiguous`` ``"unknown"``; they are migrated
+when opened.)
 
 Safety: the file is in WAL mode with a ``busy_timeout``; every write is one short ``BEGIN IMMEDIATE``
 transaction, so several clients, threads and processes can share one file, and a process killed at any
@@ -21,8 +24,13 @@ named like headers, authorization, api keys, tokens, secrets, passwords or cooki
 stored JSON, and every ``Bearer <token>`` (and every secret given to ``Ledger(secrets=...)``) is replaced
 by ``***`` in every stored text.
 
-Final states stick: a non-final snapshot (``queued``/``running``) that arrives after a final one (a late
-poll answer from another thread) does not move the job back; it is ignored.
+Transitions are compare-and-set, so two processes (two kernels, a kernel and the CLI) can share a file:
+
+- ``transition(job, expect=...)`` writes only if the row is still in a state the writer saw;
+- ``mark_ambiguous`` (``mark_unknown``) only moves a row out of ``submitting``, so a stale submitting
+  snapshot never overwrites the provider id another process has recorded;
+- ``record`` never moves a final row back (a late poll answer is ignored) and never replaces a known
+  provider id with a snapshot that has none (or another one).
 """
 
 from __future__ import annotations
@@ -48,21 +56,32 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "AMBIGUOUS",
     "ENV_VAR",
     "FINAL_STATES",
     "SUBMITTING",
     "UNFINISHED_STATES",
     "UNKNOWN",
+    "Expect",
     "Ledger",
     "default_ledger_path",
 ]
 
 ENV_VAR: Final = "MINIMAX_NB_LEDGER"
 SUBMITTING: Final = "submitting"
-UNKNOWN: Final = "ambiguous"
-UNFINISHED_STATES: Final = (SUBMITTING, UNKNOWN, JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+#: The state of a job whose create may have been taken but whose id is unknown (``JobStatus.AMBIGUOUS``;
+#: the name is kept from when the state was called ``"unknown"``).
+UNKNOWN: Final = JobStatus.AMBIGUOUS.value
+AMBIGUOUS: Final = JobStatus.AMBIGUOUS.value
+UNFINISHED_STATES: Final = tuple(s.value for s in JobStatus if s.is_open)
 FINAL_STATES: Final = tuple(s.value for s in JobStatus if s.is_final)
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
+#: What ``ambiguous`` was called before schema 3.
+_LEGACY_UNKNOWN: Final = "unknown"
+
+#: ``Ledger.transition``'s ``expect``: a state, several states (``None`` among them = "no row yet"), or
+#: ``None`` alone = "no row yet, or any open (non-final) state".
+Expect = JobStatus | str | Sequence[JobStatus | str | None] | None
 
 _SECRET_KEY = re.compile(
     r"(?i)^(headers?|authorization|proxy-authorization|x-api-key|api[_-]?key|apikey|access[_-]?token|"
@@ -238,7 +257,14 @@ class Ledger:
                             "SELECT local_id, request_json, job_json FROM jobs")
                 cur.execute("ALTER TABLE jobs DROP COLUMN request_json")
                 cur.execute("ALTER TABLE jobs DROP COLUMN job_json")
-            if row is None or row[0] == "1":
+            if row is not None and row[0] in ("1", "2"):  # before 3, ``ambiguous`` was ``"unknown"``
+                cur.execute("UPDATE jobs SET state = ? WHERE state = ?", (AMBIGUOUS, _LEGACY_UNKNOWN))
+                cur.execute("UPDATE history SET state = ? WHERE state = ?", (AMBIGUOUS, _LEGACY_UNKNOWN))
+                # the stored job said what it was when marked (``submitting``): make it say ``ambiguous``
+                cur.execute("UPDATE job_data SET job_json = json_set(job_json, '$.status', ?) "
+                            "WHERE json_valid(job_json) AND local_id IN "
+                            "(SELECT local_id FROM jobs WHERE state = ?)", (AMBIGUOUS, AMBIGUOUS))
+            if row is None or row[0] in ("1", "2"):
                 cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
                             (str(SCHEMA_VERSION),))
 
@@ -338,11 +364,19 @@ class Ledger:
 
     def _upsert(self, cur: sqlite3.Cursor, job: Job, state: str, note: str | None = None,
                 *, force: bool = True) -> bool:
-        """Write ``job`` in ``state``; a history row if the state changed. Returns whether it wrote."""
-        row = cur.execute("SELECT state FROM jobs WHERE local_id = ?", (job.local_id,)).fetchone()
+        """Write ``job`` in ``state``; a history row if the state changed. Returns whether it wrote.
+
+        Unless ``force``: a final row is not moved back to an open state, and a row that has a provider
+        id is not overwritten by a snapshot without it (or with another id).
+        """
+        row = cur.execute("SELECT state, provider_id FROM jobs WHERE local_id = ?",
+                          (job.local_id,)).fetchone()
         old = row[0] if row else None
-        if not force and old in FINAL_STATES and state not in FINAL_STATES:
-            return False
+        if not force and row is not None:
+            if old in FINAL_STATES and state not in FINAL_STATES:
+                return False
+            if row[1] is not None and job.id != row[1]:
+                return False
         cols = self._columns(job, state)
         cols["note"] = self._scrub.text(note)
         if old is None:
@@ -405,19 +439,67 @@ class Ledger:
                 (job.local_id, str(abspath), sha256.lower(), int(size), _us(utcnow())),
             )
 
-    def mark_unknown(self, job: Job, reason: str) -> None:
-        """Mark a job whose fate cannot be known (left in ``"submitting"`` by a crash) as ``"unknown"``.
+    def transition(self, job: Job, *, expect: Expect, note: str | None = None) -> bool:
+        """Compare-and-set: write ``job`` (in ``job.status``) only if its row is in a state of ``expect``.
 
-        Such a job is never resubmitted; ``reason`` is kept (``note``) and shown as its error. A job that
-        meanwhile moved on (another process found it and finished it) is left as it is.
+        ``expect`` is one state, or a sequence of states in which ``None`` stands for "no row yet";
+        ``expect=None`` alone means "no row yet, or any open (non-final) state". Besides the state, a
+        row that already has a provider id only accepts a job with that same id (a known id is never
+        lost). The check and the write are one transaction, so of two writers that saw the same state
+        only the first moves the row. A history row is added when the state changes; ``note`` (why) is
+        kept with the job. Returns whether the row was written.
+        """
+        allowed = self._expected(expect)
+        with self._write() as cur:
+            row = cur.execute("SELECT state, provider_id FROM jobs WHERE local_id = ?",
+                              (job.local_id,)).fetchone()
+            if (row[0] if row else None) not in allowed:
+                return False
+            if row is not None and row[1] is not None and job.id != row[1]:
+                return False
+            return self._upsert(cur, job, job.status.value, note=note)
+
+    @staticmethod
+    def _expected(expect: Expect) -> frozenset[str | None]:
+        if expect is None:
+            return frozenset({None, *UNFINISHED_STATES})
+        items: Iterable[JobStatus | str | None]
+        items = [expect] if isinstance(expect, JobStatus | str) else expect
+        out: set[str | None] = set()
+        for item in items:
+            if item is None:
+                out.add(None)
+                continue
+            value = item.value if isinstance(item, JobStatus) else str(item)
+            if value == _LEGACY_UNKNOWN:
+                value = AMBIGUOUS
+            if value not in {s.value for s in JobStatus}:
+                raise ValueError(f"unknown job state {item!r}; expected one of "
+                                 f"{', '.join(s.value for s in JobStatus)}")
+            out.add(value)
+        return frozenset(out)
+
+    def mark_ambiguous(self, job: Job, reason: str) -> bool:
+        """Move a job out of ``submitting`` into ``ambiguous``: its create may have been taken, its id is
+        unknown. Such a job is never resubmitted and never written off; ``resume()`` reconciles it.
+
+        Compare-and-set: only a row still in ``submitting`` (or not there yet) moves. A job that
+        meanwhile moved on (another process recorded its provider id, or finished it) is left as it is,
+        so a stale submitting snapshot never overwrites a recorded id. ``reason`` is kept (``note``) and
+        shown as the job's error. Returns whether the row moved.
         """
         reason = self._scrub.text(reason) or ""
-        if job.error is None:
-            job = job.evolve(error=reason)
-        with self._write() as cur:
-            row = cur.execute("SELECT state FROM jobs WHERE local_id = ?", (job.local_id,)).fetchone()
-            if row is None or row[0] in UNFINISHED_STATES:
-                self._upsert(cur, job, UNKNOWN, note=reason)
+        job = job.evolve(status=JobStatus.AMBIGUOUS, error=job.error if job.error is not None else reason)
+        return self.transition(job, expect=(None, SUBMITTING), note=reason)
+
+    def mark_unknown(self, job: Job, reason: str) -> bool:
+        """The former name of :meth:`mark_ambiguous` (the state was called ``"unknown"``)."""
+        return self.mark_ambiguous(job, reason)
+
+    def integrity_ok(self) -> bool:
+        """Whether ``PRAGMA integrity_check`` finds the database file sound."""
+        rows = self._read("PRAGMA integrity_check")
+        return [tuple(r) for r in rows] == [("ok",)]
 
     # ---------------------------------------------------------------- reads
 
@@ -456,12 +538,18 @@ class Ledger:
         return self._jobs_where("1", (), provider)
 
     def unfinished(self, provider: str | None = None) -> list[Job]:
-        """Jobs in ``submitting``, ``queued`` or ``running`` state (what ``resume()`` takes), oldest first."""
+        """Jobs in an open state — ``submitting``, ``ambiguous``, ``queued``, ``running`` — (what
+        ``resume()`` reconciles), oldest first."""
         marks = ", ".join("?" * len(UNFINISHED_STATES))
         return self._jobs_where(f"j.state IN ({marks})", UNFINISHED_STATES, provider)
 
+    def ambiguous(self, provider: str | None = None) -> list[Job]:
+        """Jobs whose create may have been taken but whose id is unknown (``ambiguous``), oldest first."""
+        return self._jobs_where("j.state = ?", (AMBIGUOUS,), provider)
+
     def state(self, local_id: str) -> str:
-        """``"submitting"``, ``"unknown"`` or a ``JobStatus`` value. ``KeyError`` for an unknown id."""
+        """The job's state, a ``JobStatus`` value (``"submitting"``, ``"ambiguous"``…). ``KeyError`` for an
+        unknown id."""
         rows = self._read("SELECT state FROM jobs WHERE local_id = ?", (local_id,))
         if not rows:
             raise KeyError(local_id)
@@ -496,7 +584,7 @@ class Ledger:
         return [(_from_us(at), state) for at, state in rows]
 
     def note(self, local_id: str) -> str | None:
-        """The reason given to ``mark_unknown`` for this job, if any."""
+        """The reason given with the job's last noted transition (``mark_ambiguous``, ``transition``)."""
         rows = self._read("SELECT note FROM jobs WHERE local_id = ?", (local_id,))
         return rows[0][0] if rows else None
 

@@ -74,15 +74,16 @@ def test_mark_unknown_leaves_unfinished_and_keeps_reason(led: Ledger) -> None:
     job = make_job()
     led.record_submitting(job)
     led.mark_unknown(job, "crashed between sending and the answer")
-    assert led.state(job.local_id) == UNKNOWN
-    assert led.unfinished() == []
+    assert led.state(job.local_id) == UNKNOWN == "ambiguous"
+    # issue 9: an ambiguous job is open, so resume() reconciles it
+    assert [j.local_id for j in led.unfinished()] == [job.local_id]
     assert led.note(job.local_id) == "crashed between sending and the answer"
     got = led.get(job.local_id)
     assert got is not None and got.error == "crashed between sending and the answer"
     # matched later against the provider's list: it moves on
     led.record(job.evolve(id="found", status=JobStatus.RUNNING))
     assert led.state(job.local_id) == "running"
-    assert [s for _, s in led.history(job.local_id)] == ["submitting", "unknown", "running"]
+    assert [s for _, s in led.history(job.local_id)] == ["submitting", "ambiguous", "running"]
 
 
 def test_filters_by_provider_and_order(led: Ledger) -> None:
@@ -277,7 +278,8 @@ def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
         assert led.state(new.local_id) == "queued"
     con = sqlite3.connect(path)
     try:
-        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+        version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        assert version == "3"  # issue 9 bumped it (unknown -> ambiguous)
         assert "job_json" not in {r[1] for r in con.execute("PRAGMA table_info(jobs)")}
     finally:
         con.close()
