@@ -347,18 +347,22 @@ def test_content_type_check() -> None:
 
 def test_sink_renames_on_commit_and_cleans_up_on_error(tmp_path: Path) -> None:
     target = tmp_path / "out" / "a.mp3"
-    with AudioSink(target, max_bytes=10) as sink:
-        sink.write(b"12345")
+    mp3 = b"ID3\x04\x00\x00\x00\x00\x00\x00\xff\xfb\x90\x64"  # issue 9: only audio is committed
+    with AudioSink(target, max_bytes=20) as sink:
+        sink.write(mp3)
         assert not target.exists()
         sink.commit()
-    assert target.read_bytes() == b"12345" and sink.size == 5
+    assert target.read_bytes() == mp3 and sink.size == len(mp3)
     with pytest.raises(DownloadError), AudioSink(tmp_path / "b.mp3", max_bytes=4) as big:
         big.write(b"12345")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temp file left
     job = Job(provider="p", request=MusicRequest(), id="a")
     assert find_cached(job, tmp_path / "out") is None
-    (tmp_path / "out" / "p_a.wav").write_bytes(b"x")
-    assert find_cached(job, tmp_path / "out") == tmp_path / "out" / "p_a.wav"
+    (tmp_path / "out" / "p_a.wav").write_bytes(b"x")  # the old name, shared by colliding ids (issue 9)
+    assert find_cached(job, tmp_path / "out") is None
+    own = audio_path_for(job, tmp_path / "out").with_suffix(".wav")
+    own.write_bytes(b"x")
+    assert find_cached(job, tmp_path / "out") == own
 
 
 # ---- drift between the two clients ---------------------------------------------------------------
