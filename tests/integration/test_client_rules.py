@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from minimax_nb.client import AsyncMusicClient, MusicClient, PollPolicy, RetryPolicy
-from minimax_nb.client.download import DownloadError
+from minimax_nb.client.download import DownloadError, cache_stem
 from minimax_nb.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -218,7 +218,7 @@ async def test_download_is_cached_and_checked(kind: str, tmp_path: Path, ledger:
     path = await Both(client).download(job)
     files_before = len([r for r in svc.requests if "/files/" in r[1]])
     again = await Both(client).download(job)
-    assert again == path and path.name == "fake_job-1.mp3"
+    assert again == path and path.name == f"{cache_stem('fake', 'job-1')}.mp3"  # issue 9: digest names
     assert len([r for r in svc.requests if "/files/" in r[1]]) == files_before == 1
     exact = await Both(client).download(job, tmp_path / "mine.mp3")
     assert exact == tmp_path / "mine.mp3" and exact.read_bytes() == AUDIO
