@@ -867,7 +867,8 @@ def check_budget(core: ClientCore, requests: Sequence[MusicRequest], max_usd: fl
     if unknown:
         raise BudgetExceededError(
             f"{unknown} of the {len(requests)} songs have no price estimate on {core.provider} (known part: "
-            f"${known:.2f}), so the batch cannot be kept under ${max_usd:.2f}; drop max_usd to send it anyway",
+            f"${known:.2f}), so the batch cannot be kept under ${max_usd:.2f}; drop max_usd to send it "
+            "anyway",
             provider=core.provider, estimate_usd=known, unknown=unknown, max_usd=max_usd)
 
 
