@@ -396,10 +396,19 @@ class Ledger:
                         (job.local_id, cols["updated_us"], state))
         return True
 
-    def record_submitting(self, job: Job) -> None:
-        """Write ``job`` in state ``"submitting"`` with its request. Call it BEFORE the submit is sent."""
+    def record_submitting(self, job: Job) -> bool:
+        """Write ``job`` in state ``"submitting"`` with its request. Call it BEFORE the submit is sent.
+
+        Compare-and-set: only a new row, or one still in ``submitting`` without a provider id, is
+        written; a row that moved on (another process recorded its id, or marked it ambiguous) is never
+        moved back. Returns whether it wrote.
+        """
         with self._write() as cur:
-            self._upsert(cur, job, SUBMITTING)
+            row = cur.execute("SELECT state, provider_id FROM jobs WHERE local_id = ?",
+                              (job.local_id,)).fetchone()
+            if row is not None and (row[0] != SUBMITTING or row[1] is not None):
+                return False
+            return self._upsert(cur, job, SUBMITTING)
 
     def record(self, job: Job) -> None:
         """Insert or update ``job`` (by ``local_id``) in its status; a history row when the state changed.

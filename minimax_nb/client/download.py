@@ -151,14 +151,15 @@ def sniff_audio(first_bytes: bytes, content_type: str | None, *, requested: str 
     found = _container(b)
     if found is not None:
         return found
+    if len(b) < 12 and (b[:4] in (b"RIFF"[:len(b)], b"RF64"[:len(b)]) or b[:3] == b"ID3"[:len(b)]
+                        or b[:1] == b"\xff"):
+        raise DownloadError(f"the audio answer is only {len(b)} bytes, a truncated header{served}; "
+                            "nothing was saved")
     text = _describe_text(b)
     if text is not None:
         raise DownloadError(f"the audio URL answered {text}{served}, not audio; nothing was saved")
     if (requested or "").lower().lstrip(".") == "pcm" or main in _PCM_TYPES:
         return "pcm"
-    if len(b) < 12 and (b"RIFF".startswith(b[:4]) or b"ID3".startswith(b[:3]) or b[:1] == b"\xff"):
-        raise DownloadError(f"the audio answer is only {len(b)} bytes, a truncated header{served}; "
-                            "nothing was saved")
     raise DownloadError(f"the audio URL answered bytes that are no known audio format{served} "
                         f"(starting {b[:8].hex(' ')}); nothing was saved")
 

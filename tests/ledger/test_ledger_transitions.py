@@ -95,6 +95,23 @@ def test_mark_unknown_only_moves_out_of_submitting(path: Path) -> None:
         assert led.note("d") == "timed out after sending"
 
 
+def test_record_submitting_never_moves_a_row_back(path: Path) -> None:
+    with Ledger(path) as led:
+        job = make_job("s", status=JobStatus.SUBMITTING)
+        assert led.record_submitting(job)
+        assert led.record_submitting(job)  # still submitting: rewritten (same row)
+        led.record(job.evolve(id="prov-s", status=JobStatus.QUEUED))
+        assert not led.record_submitting(job)  # a stale process's snapshot
+        got = led.get("s")
+        assert got is not None and got.id == "prov-s" and led.state("s") == "queued"
+        other = make_job("t", status=JobStatus.SUBMITTING)
+        led.record_submitting(other)
+        led.mark_ambiguous(other, "lost")
+        assert not led.record_submitting(other)
+        assert led.state("t") == "ambiguous"
+        assert [s for _, s in led.history("s")] == ["submitting", "queued"]
+
+
 def test_record_never_drops_a_known_provider_id(path: Path) -> None:
     with Ledger(path) as led:
         job = make_job("e", status=JobStatus.SUBMITTING)
