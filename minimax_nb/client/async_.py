@@ -212,8 +212,9 @@ class AsyncMusicClient:
                 _core.check_length(self._core, r.headers)
                 target = effect.exact or audio_path_for(job, effect.directory, url=job.audio_url,
                                                         content_type=ctype)
-                with AudioSink(target, max_bytes=self._core.max_download_bytes,
-                               provider=self.provider) as sink:
+                with AudioSink(target, max_bytes=self._core.max_download_bytes, provider=self.provider,
+                               content_type=ctype, requested=job.request.audio_format,
+                               fix_extension=effect.exact is None) as sink:
                     async for chunk in r.aiter_bytes():
                         sink.write(chunk)
                     path = sink.commit()

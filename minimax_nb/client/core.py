@@ -360,6 +360,8 @@ class LedgerLike(Protocol):
 
     def mark_unknown(self, job: Job, reason: str) -> Any: ...
 
+    def transition(self, job: Job, *, expect: Any, note: str | None = None) -> bool: ...
+
     def unfinished(self, provider: str | None = None) -> list[Job]: ...
 
     def missing_audio(self, provider: str | None = None) -> list[Job]: ...
@@ -571,11 +573,13 @@ class ClientCore:
         job = entry.job
         if entry.op == "submitting":
             led.record_submitting(job)
-        elif entry.op == "ambiguous":
+        elif entry.op == "ambiguous":  # only out of "submitting": another process may know its id
             led.mark_unknown(job, entry.note or job.error or "the create's answer was lost")
         elif entry.op == "audio" and entry.audio is not None:
             led.record_audio(job, *entry.audio)
-        else:  # "record", "adopt"
+        elif entry.op == "adopt" and entry.old is not None:  # only from the state this resume saw
+            led.transition(job, expect=(entry.old.status.value, JobStatus.SUBMITTING.value))
+        else:  # "record": final states stick, a known provider id is never lost (the ledger's rules)
             led.record(job)
 
     def local_io(self, effect: Journal | CheckCache | SaveBytes | Measure) -> Any:

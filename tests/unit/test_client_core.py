@@ -302,6 +302,10 @@ class _FakeLedger:
     def mark_unknown(self, job: Job, reason: str) -> None:
         self.calls.append(("unknown", reason))
 
+    def transition(self, job: Job, *, expect: Any, note: str | None = None) -> bool:
+        self.calls.append(("transition", job))
+        return True
+
     def unfinished(self, provider: str | None = None) -> list[Job]:
         return []
 
