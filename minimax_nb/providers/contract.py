@@ -6,22 +6,33 @@ An adapter never touches the network, the clock or the disk. It turns a ``MusicR
 async) drive it; the tests drive it by feeding it payloads.
 
 Every parser raises only ``MiniMaxError`` subclasses (``NotImplementedError`` for an operation the
-provider does not have); ``validate()``/``build_submit()`` raise only ``ValidationError``.
+provider does not have); ``validate()``/``build_submit()`` raise only ``ValidationError``. The parsers
+are written to map every surprising answer themselves (the property tests feed them unguarded); as a
+last line, ``ProviderAdapter`` wraps each subclass's ``parse_submit``, ``parse_poll``, ``parse_list``,
+``parse_styles`` and ``raise_for_error`` so that a leaked Python exception becomes the project's
+malformed-answer error (``errors.from_foreign``: ``APIConnectionError``, or ``ServerError`` for a 5xx).
+The original is kept as the wrapper's ``__wrapped__``.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Literal, TypeVar
 
-from minimax_nb.errors import ConcurrencyLimitError, ValidationError
+from minimax_nb.errors import ConcurrencyLimitError, MiniMaxError, ValidationError, from_foreign
 from minimax_nb.models import Job, MusicRequest
 from minimax_nb.providers._json import MAX_JSON_DEPTH, nests_deeper_than
 from minimax_nb.providers.validation import Issue, ModelSpec, errors_only
 
-__all__ = ["HttpRequest", "HttpResponse", "ProviderAdapter", "SubmitResult"]
+__all__ = ["PARSERS", "HttpRequest", "HttpResponse", "ProviderAdapter", "SubmitResult"]
+
+#: The methods that read an answer; each is guarded so that only project errors escape.
+PARSERS = ("parse_submit", "parse_poll", "parse_list", "parse_styles", "raise_for_error")
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -98,6 +109,13 @@ class ProviderAdapter(abc.ABC):
     per_account_limit: ClassVar[int | None] = None
     #: How long a generation usually takes (seconds): drives the poll schedule and progress bars.
     expected_duration_s: ClassVar[float] = 55.0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in PARSERS:
+            fn = cls.__dict__.get(name)
+            if callable(fn) and not hasattr(fn, "__wrapped__"):
+                setattr(cls, name, _guard_parser(fn))
 
     def model_spec(self, model: str | None) -> ModelSpec:
         """The spec of ``model`` (or the default model). Unknown names raise ``ValidationError``."""
@@ -185,3 +203,21 @@ class ProviderAdapter(abc.ABC):
 
     def estimate_cost_usd(self, request: MusicRequest, *, model: str | None = None) -> float | None:
         return self.model_spec(self.resolve_model(request, model)).price_usd
+
+
+def _guard_parser(fn: _F) -> _F:
+    """``fn`` (a parser) with any leaked non-project exception turned into the malformed-answer error."""
+
+    @functools.wraps(fn)
+    def guarded(self: ProviderAdapter, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(self, *args, **kwargs)
+        except (MiniMaxError, NotImplementedError):
+            raise
+        except Exception as exc:  # a parser surprised by an answer: the answer is malformed
+            response = next((a for a in (*args, *kwargs.values()) if isinstance(a, HttpResponse)), None)
+            err = from_foreign(exc, provider=self.name, sent=True,
+                               status_code=response.status_code if response is not None else None)
+        raise err  # outside the except block: no __context__ to the foreign exception
+
+    return guarded  # type: ignore[return-value]
