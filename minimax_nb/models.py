@@ -65,6 +65,37 @@ def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(value or {}))
 
 
+def _type_name(value: object) -> str:
+    return "None" if value is None else type(value).__name__
+
+
+#: The types every ``MusicRequest`` field accepts (``bool`` is never an ``int`` here).
+_STR_OR_NONE = ("style", "style_id", "title", "model", "reference_audio_url", "audio_format")
+_INT_OR_NONE = ("bitrate", "sample_rate")
+
+
+def _check_request_types(req: MusicRequest) -> None:
+    """Raise ``TypeError`` naming the first wrongly typed field of ``req`` and the type it got."""
+    if not isinstance(req.lyrics, str):
+        raise TypeError(f"MusicRequest.lyrics must be a str, got {_type_name(req.lyrics)}")
+    for name in _STR_OR_NONE:
+        v = getattr(req, name)
+        if v is not None and not isinstance(v, str):
+            raise TypeError(f"MusicRequest.{name} must be a str or None, got {_type_name(v)}")
+    for name in _INT_OR_NONE:
+        v = getattr(req, name)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+            raise TypeError(f"MusicRequest.{name} must be an int or None, got {_type_name(v)}")
+    if not isinstance(req.instrumental, bool):
+        raise TypeError(f"MusicRequest.instrumental must be a bool, got {_type_name(req.instrumental)}")
+    extra = req.extra
+    if extra is not None and not isinstance(extra, Mapping):
+        raise TypeError(f"MusicRequest.extra must be a mapping with str keys, got {_type_name(extra)}")
+    for k in extra or {}:
+        if not isinstance(k, str):
+            raise TypeError(f"MusicRequest.extra keys must be str, got a key of type {_type_name(k)}")
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class MusicRequest:
     """What the user asks for, independent of the provider that will make it.
@@ -80,7 +111,11 @@ class MusicRequest:
         reference_audio_url: a reference song (AIML legacy ``minimax-music``, covers).
         bitrate, sample_rate, audio_format: output settings where the provider takes them.
         instrumental: ask for no vocals where supported.
-        extra: provider-specific fields passed through to the request body unchanged.
+        extra: provider-specific fields passed through to the request body unchanged (str keys;
+            the adapters' ``validate()`` rejects values that cannot be sent as JSON).
+
+    A wrongly typed field raises ``TypeError`` naming the field and the type it got, at construction
+    (so before any ledger row or request). ``bool`` is not accepted where an ``int`` is expected.
     """
 
     lyrics: str = ""
@@ -96,6 +131,7 @@ class MusicRequest:
     extra: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
+        _check_request_types(self)
         object.__setattr__(self, "extra", _frozen_mapping(self.extra))
 
     def replace(self, **changes: Any) -> MusicRequest:
@@ -108,8 +144,14 @@ class MusicRequest:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MusicRequest:
+        """The request ``to_dict`` gave (unknown keys ignored; ``null`` lyrics/instrumental/extra read
+        as their defaults). Wrongly typed values raise ``TypeError`` like the constructor."""
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        kw = {k: v for k, v in data.items() if k in names}
+        for k, default in (("lyrics", ""), ("instrumental", False), ("extra", {})):
+            if k in kw and kw[k] is None:
+                kw[k] = default
+        return cls(**kw)
 
     def __reduce__(self) -> tuple[Any, ...]:  # picklable: the read-only ``extra`` view is not
         return (MusicRequest.from_dict, (self.to_dict(),))

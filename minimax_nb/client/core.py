@@ -48,6 +48,7 @@ from minimax_nb.errors import (
     RateLimitError,
     Secret,
     ServerError,
+    from_foreign,
     redact,
 )
 from minimax_nb.models import Job, JobStatus, MusicRequest
@@ -232,9 +233,7 @@ def classify_exception(exc: BaseException, *, provider: str | None = None,
     cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
     verb = "timed out" if cls is APITimeoutError else "failed"
     where = "before the request was sent" if not sent else "after the request may have reached the server"
-    err = cls(f"connection {verb} {where} ({text})", provider=provider)
-    err.may_have_reached_server = sent  # type: ignore[attr-defined]
-    return err
+    return cls(f"connection {verb} {where} ({text})", provider=provider, may_have_reached_server=sent)
 
 
 def is_retryable_read_error(error: BaseException) -> bool:
@@ -494,11 +493,13 @@ class ClientCore:
 
     def to_response(self, status_code: int, body: bytes, headers: httpx.Headers) -> HttpResponse:
         """The adapter's view of an answer. A key the server (or a proxy) echoes back is scrubbed from the
-        body, so no error message, error body or ledger row made from it can carry the key."""
+        body and the headers (``X-Request-Id: <key>``), so no error message, request id, error body or
+        ledger row made from it can carry the key."""
         key = self.__api_key.get()
         if key and len(key) >= 4 and key.encode() in body:
             body = body.replace(key.encode(), b"***")
-        return HttpResponse(status_code=status_code, body=body, headers=dict(headers.items()))
+        plain = {k: (v.replace(key, "***") if key and len(key) >= 4 else v) for k, v in headers.items()}
+        return HttpResponse(status_code=status_code, body=body, headers=plain)
 
     def retry_delay(self, kind: RequestKind, error: BaseException, attempt: int) -> float | None:
         """Seconds to wait before retrying, or ``None`` to give up and raise ``error``."""
@@ -613,14 +614,9 @@ def interpret(parse: Callable[[HttpResponse], Any], response: HttpResponse, *, p
     except MiniMaxError as err:
         _attach_retry_after(err, response.headers)
         raise
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError, RecursionError) as exc:
-        if response.status_code >= 500:
-            raise ServerError(f"HTTP {response.status_code} with an unreadable body", provider=provider,
-                              status_code=response.status_code) from exc
-        bad = APIConnectionError(f"malformed answer (HTTP {response.status_code}): {type(exc).__name__}",
-                                 provider=provider, status_code=response.status_code)
-        bad.may_have_reached_server = True  # type: ignore[attr-defined]
-        raise bad from exc
+    except Exception as exc:  # a parser crash: malformed answer (5xx: ServerError), never a foreign error
+        bad = from_foreign(exc, provider=provider, sent=True, status_code=response.status_code)
+    raise bad  # outside the except block: no __context__ pointing at the foreign exception
 
 
 def _attach_retry_after(err: MiniMaxError, headers: Mapping[str, str], cap: float = 3600.0) -> None:
@@ -628,7 +624,7 @@ def _attach_retry_after(err: MiniMaxError, headers: Mapping[str, str], cap: floa
     if getattr(err, "retry_after", None) is None and (err.status_code or 0) in (429, *range(500, 600)):
         hint = retry_after_from_headers(headers, cap=cap)
         if hint is not None:
-            err.retry_after = hint  # type: ignore[attr-defined]
+            err.retry_after = hint
 
 
 def account_slots(core: ClientCore, concurrency: int) -> list[str | None]:

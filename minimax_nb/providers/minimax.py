@@ -51,6 +51,7 @@ from minimax_nb.providers.base import (
     ProviderAdapter,
     SubmitResult,
     as_float,
+    as_int,
     as_str,
     check_request,
     error_for_status,
@@ -212,10 +213,8 @@ def _base_resp_error(
     base = body.get("base_resp")
     if not isinstance(base, Mapping):
         return None
-    code = base.get("status_code")
-    if isinstance(code, str) and code.lstrip("-").isdigit():
-        code = int(code)
-    if not isinstance(code, int) or isinstance(code, bool) or code == 0:
+    code = as_int(base.get("status_code"))
+    if code is None or code == 0:
         return None
     msg = as_str(base.get("status_msg")) or _CODE_HINTS.get(code, "error")
     hint = _CODE_HINTS.get(code)

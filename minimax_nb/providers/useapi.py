@@ -27,6 +27,7 @@ from minimax_nb.providers.base import (
     ProviderAdapter,
     SubmitResult,
     as_float,
+    as_int,
     as_str,
     check_request,
     error_for_status,
@@ -212,8 +213,9 @@ class UseapiAdapter(ProviderAdapter):
         raw = data.get("status")
         if isinstance(raw, bool):
             raw = None
-        if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
-            raw = int(raw)
+        number = as_int(raw)
+        if number is not None:
+            raw = number
         if isinstance(raw, int):
             known = _STATUS.get(raw)
             if known is not None:
@@ -276,7 +278,8 @@ class UseapiAdapter(ProviderAdapter):
             if not isinstance(group, Mapping):
                 continue
             gname = as_str(group.get("name")) or ""
-            for st in group.get("styles") or []:
+            styles = group.get("styles")
+            for st in styles if isinstance(styles, list) else []:
                 if isinstance(st, Mapping) and st.get("styleId") is not None:
                     out.append(
                         {
