@@ -299,6 +299,8 @@ def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: Text
         for issue in issues:
             print(f"{issue.level}: {issue.field}: {issue.message}", file=err)
         if any(issue.level == "error" for issue in issues):
+            if not lyrics.strip() and any(i.field == "lyrics" and i.level == "error" for i in issues):
+                print("hint: pass --instrumental for a song without words.", file=err)
             print("nothing was sent.", file=err)
             return EXIT_USAGE
         if args.max_usd is not None:

@@ -329,3 +329,12 @@ def test_jobs_table_has_an_error_column(tmp_path: Path) -> None:
     header, _, row = out.getvalue().splitlines()[:3]
     assert header.split()[-1] == "error"
     assert row.endswith("insufficient balance on the account")
+
+
+def test_empty_lyrics_on_local_is_refused_like_aiml_26(tmp_path: Path) -> None:
+    """local mirrors AIML's music-2.6: no lyrics and not instrumental is an error there, with a CLI hint."""
+    err = io.StringIO()
+    args = ["--ledger", str(tmp_path / "l.sqlite"), "generate", "--provider", "local", "--lyrics", "",
+            "--style", "ambient pads", "-o", str(tmp_path / "out"), "-q"]
+    assert main(args, stdout=io.StringIO(), stderr=err) == EXIT_USAGE
+    assert "--instrumental" in err.getvalue() and "nothing was sent" in err.getvalue()
