@@ -180,6 +180,7 @@ def listen_html(df: pd.DataFrame, columns: Sequence[str] | None = None, *, max_r
                       f"{html.escape(_HEADINGS.get(str(c), str(c)))}</th>" for c in cols))
     body: list[str] = []
     embedded = 0
+    outside = 0
     shown = df.head(max_rows)
     for _, row in shown.iterrows():
         path = _get(row, "audio_path")
@@ -192,6 +193,8 @@ def listen_html(df: pd.DataFrame, columns: Sequence[str] | None = None, *, max_r
             else:
                 if src.startswith("data:"):
                     embedded += os.path.getsize(path)
+                elif src.startswith(("..", "/")) or ":" in src.split("/", 1)[0]:
+                    outside += 1  # above the notebook's folder: a Jupyter server cannot serve it
                 wave = ""
                 if waveform:
                     peaks = waveform_peaks(path)
@@ -218,6 +221,10 @@ def listen_html(df: pd.DataFrame, columns: Sequence[str] | None = None, *, max_r
     more = ""
     if len(df) > max_rows:
         more = f"<p>{len(df) - max_rows} more rows not shown (max_rows={max_rows}).</p>"
+    if outside:
+        more += (f'<p class="mnb-note">{outside} file(s) are outside this folder, where Jupyter cannot '
+                 "serve them: <code>listen(df, embed=True)</code> embeds them, or save the audio under "
+                 "the notebook's folder (<code>download_dir=</code>).</p>")
     return (f'{_STYLE}<div class="mnb-listen-wrap"><table class="mnb-listen"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>{more}</div>")
 

@@ -119,3 +119,21 @@ def test_parquet_round_trip_keeps_values_and_dtypes(ledger: Ledger, tmp_path: Pa
     pd.testing.assert_frame_equal(read_parquet(tmp_path / "e.parquet"), empty)
     to_csv(empty, tmp_path / "e.csv")
     pd.testing.assert_frame_equal(read_csv(tmp_path / "e.csv"), empty)
+
+
+def test_files_outside_the_folder_get_a_note(ledger: Ledger, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    song = tmp_path / "songs" / "a.wav"
+    song.parent.mkdir()
+    sha, size = write_wav(song, sine(-20, 0.2, 8000), 8000)
+    job = finished_job("local", "pop", queue=1, generation=1)
+    ledger.record(job)
+    ledger.record_audio(job, song, sha, size)
+    inside = listen_html(results(ledger, measure=False), relative_to=tmp_path)
+    assert 'src="songs/a.wav"' in inside and "outside this folder" not in inside
+    below = tmp_path / "nb"
+    below.mkdir()
+    outside = listen_html(results(ledger, measure=False), relative_to=below)
+    assert 'src="../songs/a.wav"' in outside and "1 file(s) are outside this folder" in outside
+    embedded = listen_html(results(ledger, measure=False), relative_to=below, embed=True)
+    assert "outside this folder" not in embedded
