@@ -17,26 +17,35 @@ with the text and a cursor position and gets the new text back.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from minimax_nb.errors import ValidationError
 
 __all__ = [
     "ACCOMPANIMENT_MARK",
     "STRUCTURE_TAGS",
+    "LengthEstimate",
     "LyricLine",
     "ParsedLyrics",
     "Section",
+    "SectionInfo",
     "char_count",
+    "count_syllables",
+    "estimate_length",
     "find_tag_line_text",
     "find_unknown_tags",
     "has_accompaniment_marks",
     "insert_pause",
     "insert_tag",
+    "line_syllables",
     "lyric_warnings",
     "normalize_tag",
     "parse_lyrics",
+    "rule_of_thumb_seconds",
+    "section_map",
     "strip_accompaniment",
     "uses_structure_tags",
     "wrap_accompaniment",
@@ -350,3 +359,163 @@ def insert_tag(text: str, tag: str, pos: int | None = None) -> str:
     if after and not after.startswith("\n"):
         after = "\n" + after.lstrip(" \t")
     return before + label + after
+
+
+# ------------------------------------------------------------------------------------------ insight
+# What a song will be like before paying for it: syllables per line (a gutter beside the text), the
+# section map, and an estimated length with its uncertainty.
+
+_VOWELS = "aeiouyàáâäæãåāèéêëēėęìíîïīįòóôöõøōœùúûüū"
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*", re.UNICODE)
+
+
+def count_syllables(text: str) -> int:
+    """Sung syllables in ``text``: a vowel-group count per word (silent final ``e``, ``-le``/``-les``
+    endings handled), and one per CJK character (a Chinese hanzi, a kana, a Hangul block).
+
+    A heuristic, right for most English words and within one for the rest; ``(ooh)`` and ad-libs count.
+    """
+    total = len(_CJK_RE.findall(text))
+    for word in _WORD_RE.findall(_CJK_RE.sub(" ", text).lower()):
+        w = word.replace("'", "")
+        groups = len(re.findall(rf"[{_VOWELS}]+", w))
+        if groups == 0:
+            total += 1 if len(w) > 0 and w.isalpha() and not w.isascii() else (1 if w else 0)
+            continue
+        if len(w) > 2 and w.endswith("e") and not w.endswith(("le", "ee", "ye")) and groups > 1:
+            groups -= 1  # "time", "made": silent e
+        elif len(w) > 3 and w.endswith("es") and w[-3] not in _VOWELS + "scxzh" and groups > 1:
+            groups -= 1  # "times", "lines"
+        elif w.endswith("ed") and len(w) > 3 and w[-3] not in "td" and groups > 1:
+            groups -= 1  # "walked"
+        total += max(1, groups)
+    return total
+
+
+def line_syllables(text: str) -> list[int]:
+    """One number per line of ``text`` (as ``parse_lyrics`` numbers them): the sung syllables of a
+    lyric line, ``0`` for a blank line or a structure tag line — the composer's gutter."""
+    return [count_syllables(line.text) if line.kind == "lyric" else 0 for line in parse_lyrics(text).lines]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SectionInfo:
+    """One entry of ``section_map``: a section's label, where it is and how much is sung in it."""
+
+    label: str
+    first_line: int
+    last_line: int
+    lines: int
+    syllables: int
+
+
+def section_map(text: str) -> list[SectionInfo]:
+    """The sections of ``text`` in order: label (``"Verse 2"``, ``""`` before the first tag), the line
+    numbers they span (the tag line included), sung lines and syllables."""
+    out: list[SectionInfo] = []
+    parsed = parse_lyrics(text)
+    tag_lines = {line.number: line for line in parsed.lines if line.kind == "tag"}
+    for sec in parsed.sections:
+        numbers = [line.number for line in sec.lines]
+        first = numbers[0] if numbers else 0
+        if sec.tag is not None:  # start at the tag line
+            before = [n for n, t in tag_lines.items() if n <= (first or 10**9) and t.tag == sec.tag]
+            first = max(before) if before else first
+        last = numbers[-1] if numbers else first
+        sung = sec.lyric_lines
+        out.append(SectionInfo(sec.label, first, last, len(sung), sum(count_syllables(x.text) for x in sung)))
+    return out
+
+
+#: The rule of thumb (the prior of ``estimate_length``): each sung line is a phrase of at least
+#: ``LINE_MIN_S`` seconds, or its syllables at ``SYLLABLES_PER_S``; each section adds ``SECTION_S``
+#: (a turnaround, a fill), each pause ``PAUSE_S``, and the song has ``FRAME_S`` of intro and outro.
+#: Tuned on songs at ~100-120 BPM: 16 lines of 8 syllables in 4 sections come out near 1 min 45 s.
+SYLLABLES_PER_S = 2.2
+LINE_MIN_S = 3.0
+SECTION_S = 6.0
+PAUSE_S = 2.0
+FRAME_S = 12.0
+#: The prior's spread, as a factor: with no history the 80 % interval is ``estimate ÷/× PRIOR_SPREAD``.
+PRIOR_SPREAD = 1.45
+_Z80 = 1.2816
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LengthEstimate:
+    """An estimated song length: ``seconds`` (the middle), an 80 % interval ``low``–``high``, what it
+    rests on (``basis``: ``"rule of thumb"`` or ``"fit on N songs"``) and ``n`` songs used."""
+
+    seconds: float
+    low: float
+    high: float
+    basis: str
+    n: int = 0
+
+    def __str__(self) -> str:
+        return f"~{_mmss(self.seconds)} ({_mmss(self.low)}–{_mmss(self.high)}, {self.basis})"
+
+
+def _mmss(seconds: float) -> str:
+    s = round(seconds)
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def rule_of_thumb_seconds(text: str) -> float:
+    """The prior length of a song on ``text`` (see ``SYLLABLES_PER_S`` and friends); ``FRAME_S`` for
+    an instrumental (no sung lines)."""
+    parsed = parse_lyrics(text)
+    sung = [line for line in parsed.lines if line.kind == "lyric"]
+    lines_s = sum(max(LINE_MIN_S, count_syllables(x.text) / SYLLABLES_PER_S) for x in sung)
+    sections = max(1, len(parsed.sections)) if sung else 0
+    return FRAME_S + lines_s + SECTION_S * sections + PAUSE_S * parsed.pauses
+
+
+def estimate_length(text: str, history: Sequence[Any] | None = None, *, provider: str | None = None,
+                    model: str | None = None, min_history: int = 3) -> LengthEstimate:
+    """The expected length of a song on ``text``, with an 80 % interval.
+
+    Without ``history``: the rule of thumb (``rule_of_thumb_seconds``) with a ×/÷ ``PRIOR_SPREAD``
+    interval. With ``history`` (``Ledger.jobs()``: jobs with ``status`` completed, ``duration_s`` and
+    lyrics), the rule is scaled by the typical ratio measured/rule of those songs — of ``provider`` and
+    ``model`` when at least ``min_history`` of them exist, else of every provider — a log-ratio mean
+    shrunk towards the rule (as if 3 songs had matched it exactly), its interval from the spread of
+    the ratios and how many there are.
+    """
+    prior = rule_of_thumb_seconds(text)
+    sigma0 = math.log(PRIOR_SPREAD) / _Z80
+    ratios = _history_ratios(history or (), provider, model, min_history)
+    if not ratios:
+        return LengthEstimate(prior, prior / PRIOR_SPREAD, prior * PRIOR_SPREAD, "rule of thumb", 0)
+    logs = [math.log(r) for r in ratios]
+    n = len(logs)
+    k = 3.0  # pseudo-songs at the rule
+    mean = sum(logs) / (n + k)
+    var = (sum((x - sum(logs) / n) ** 2 for x in logs) + k * sigma0**2) / (n - 1 + k)
+    sigma = math.sqrt(var + var / (n + k))
+    mid = prior * math.exp(mean)
+    return LengthEstimate(mid, mid * math.exp(-_Z80 * sigma), mid * math.exp(_Z80 * sigma),
+                          f"fit on {n} songs", n)
+
+
+def _history_ratios(history: Sequence[Any], provider: str | None, model: str | None,
+                    min_history: int) -> list[float]:
+    usable: list[tuple[str | None, str | None, float]] = []
+    for job in history:
+        status = getattr(getattr(job, "status", None), "value", getattr(job, "status", None))
+        duration = getattr(job, "duration_s", None)
+        request = getattr(job, "request", None)
+        lyrics = getattr(job, "lyrics", None) or getattr(request, "lyrics", None) or ""
+        if status != "completed" or not duration or duration <= 0 or not lyrics.strip():
+            continue
+        if getattr(request, "instrumental", False):
+            continue
+        job_model = getattr(job, "model", None) or getattr(request, "model", None)
+        usable.append((getattr(job, "provider", None), job_model,
+                       float(duration) / rule_of_thumb_seconds(lyrics)))
+    narrow = [r for p, m, r in usable
+              if (provider is None or p == provider) and (model is None or m == model)]
+    if len(narrow) >= min_history:
+        return narrow
+    return [r for _, _, r in usable] if len(usable) >= min_history else []

@@ -255,6 +255,18 @@ class Job:
     def __reduce__(self) -> tuple[Any, ...]:  # picklable (errors carry jobs across processes)
         return (Job.from_dict, (self.to_dict(),))
 
+    def _repr_html_(self) -> str:
+        """A notebook card: title, status, facts, a player, the lyrics folded (``minimax_nb.display``)."""
+        from minimax_nb.display import job_html
+
+        return job_html(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """HTML where the front end shows it, the short ``repr`` text everywhere else."""
+        from minimax_nb.display import job_mimebundle
+
+        return job_mimebundle(self, include, exclude)
+
     def __repr__(self) -> str:  # short: a notebook shows many of these
         title = f" {self.title!r}" if self.title else ""
         return f"<Job {self.provider}:{self.key}{title} {self.status.value}>"

@@ -5,8 +5,9 @@
 
 Edit the cells here, not the .ipynb files, so changes are reviewable. ``02_studio.ipynb`` belongs to the
 widgets and is not built here. Every notebook runs top to bottom offline (provider ``local`` or the
-emulator) and ends with a cell tagged ``summary`` that prints one ``SUMMARY {json}`` line: the test suite
-(``tests/notebooks/``) executes each notebook and checks that summary against the files it made.
+emulator) and reads as a tutorial: no test plumbing is saved in it. The test suite
+(``tests/notebooks/``) executes each notebook with one probe cell of its own appended (never saved) that
+reads the notebook's variables, and checks those facts against the files made and the cells' outputs.
 """
 
 from __future__ import annotations
@@ -35,10 +36,6 @@ def code(text: str, *tags: str) -> Cell:
     return cell
 
 
-SUMMARY_NOTE = md("""
-### Summary
-One line the test suite reads (it executes this notebook and checks these facts against the files).
-""")
 
 # ------------------------------------------------------------------------------------------ 01
 
@@ -53,12 +50,8 @@ it: no key, no network. The synthesizer is a stand-in, not the real MiniMax mode
 services see `04_real_providers.ipynb`: the code is the same, only `provider=` changes.
 """),
     code("""
-import json
-from pathlib import Path
-
-from IPython.display import Audio, display
-
 from minimax_nb import MusicClient, MusicRequest
+from minimax_nb.lyrics import estimate_length, line_syllables, section_map
 from minimax_nb.results import results
 """),
     md("""
@@ -83,17 +76,24 @@ client = MusicClient(provider="local")   # the offline emulator: no key, no netw
 client.validate(request)
 """),
     md("""
+## Before paying: what the lyrics will make
+Syllables per line, the sections, and a rough song length (a rule of thumb until your ledger has
+finished songs to learn from: pass `results`' ledger jobs as `history`).
+"""),
+    code("""
+for n, (line, syl) in enumerate(zip(request.lyrics.splitlines(), line_syllables(request.lyrics)), 1):
+    print(f"{syl or '':>3}  {line}")
+print([f"{s.label}: {s.lines} lines" for s in section_map(request.lyrics)])
+print("estimated length:", estimate_length(request.lyrics))
+"""),
+    md("""
 ## Generate
 `generate()` submits, waits for the final state and downloads the audio (about 5 s here; the real
-services take about a minute).
+services take about a minute). The job shows as a card with a player; the lyrics are folded under it.
 """),
     code("""
 job = client.generate(request)
 job
-"""),
-    code("""
-print(f"status {job.status}, {job.duration_s:.1f} s, saved to {job.audio_path}")
-display(Audio(filename=str(job.audio_path), autoplay=False))
 """),
     md("""
 ## Its row in the results
@@ -105,19 +105,7 @@ frame = results()
 row = frame[frame["local_id"] == job.local_id]
 row.T
 """),
-    SUMMARY_NOTE,
-    code("""
-client.close()
-summary = {
-    "status": str(job.status),
-    "duration_s": job.duration_s,
-    "audio_path": str(Path(job.audio_path).resolve()),
-    "rows": len(row),
-    "row_status": str(row["status"].iloc[0]),
-    "row_measured_duration_s": float(row["measured_duration_s"].iloc[0]),
-}
-print("SUMMARY " + json.dumps(summary))
-""", "summary"),
+    code("client.close()"),
 ]
 
 # ------------------------------------------------------------------------------------------ 03
@@ -133,7 +121,6 @@ the real service (set `base_url`/`api_key` to use a real one).
 """),
     code("""
 %matplotlib inline
-import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -142,7 +129,7 @@ import pandas as pd
 
 from minimax_nb import MusicClient, MusicRequest
 from minimax_nb.emulator import DEFAULT_KEY, Emulator
-from minimax_nb.results import compare, listen, pivot, plot, results
+from minimax_nb.results import compare, cost_total, listen, pivot, plot, results
 
 SPEED = float(os.environ.get("MINIMAX_NB_LOCAL_SPEED", "20"))   # 20: a song in about 3 s
 LEDGER = Path(".minimax_nb") / "emulated.sqlite"   # emulated jobs stay out of your real ledger
@@ -209,26 +196,25 @@ frame[["provider", "title", "status", "latency_s", "reported_duration_s", "measu
        "loudness_lufs", "tempo_bpm"]]
 """),
     code("compare(frame, by=\"provider\")"),
+    md("""
+`style` is the text you asked for on every provider (useapi's own style name is in `style_name`), so
+a style × provider table lines up:
+"""),
     code("pivot(frame, index=\"style\", columns=\"provider\", values=\"measured_duration_s\")"),
     code("plot(frame, kind=\"duration\")"),
-    md("## Listen side by side"),
+    md("What the grid would have cost on the real services (`None`: no published price):"),
+    code("cost_total(frame)"),
+    md("""
+## Listen side by side
+Players first, a waveform over each. The audio is linked, not embedded, so the notebook stays small;
+`listen(frame, embed=True)` embeds it (size-capped) for a copy that plays anywhere.
+"""),
     code("listen(frame)"),
-    SUMMARY_NOTE,
     code("""
 for c in clients.values():
     c.close()
 emu.stop()
-cells = frame.groupby(["provider", "style", "lyrics"], observed=True).size()
-summary = {
-    "grid_cells": len(PROVIDERS) * len(STYLES) * len(LYRICS),
-    "rows": len(frame),
-    "distinct_cells": len(cells),
-    "providers": sorted(frame["provider"].astype(str).unique()),
-    "completed": int((frame["status"] == "completed").sum()),
-    "audio_paths": [str(Path(p).resolve()) for p in frame["audio_path"].dropna()],
-}
-print("SUMMARY " + json.dumps(summary))
-""", "summary"),
+"""),
 ]
 
 # ------------------------------------------------------------------------------------------ 04
@@ -247,10 +233,16 @@ so this notebook runs anywhere; set a key and re-run to spend real money on a re
 | apiin.one | `APIIN_API_KEY` | submit, then poll |
 | MiniMax platform | `MINIMAX_API_KEY` | one blocking request |
 
-Keys are read from the environment (or `getpass`), never typed into a cell: a notebook is easy to share.
+Keys are read from the environment, never typed into a cell: a notebook is easy to share. On Binder or
+Colab, where you cannot set the environment first, ask for it with `getpass` (nothing is saved in the
+notebook):
+
+```python
+import os, getpass
+os.environ["AIMLAPI_API_KEY"] = getpass.getpass("AIML API key: ")
+```
 """),
     code("""
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -289,7 +281,10 @@ for p in KEYS:
         "songs at once per account": adapter.per_account_limit,
         "problems with this song": [i.message for i in adapter.validate(song)],
     })
-pd.DataFrame(rows).set_index("provider")
+table = pd.DataFrame(rows).set_index("provider")
+for col in ("lyrics max", "songs at once per account"):
+    table[col] = table[col].astype("Int64")
+table.astype(object).where(table.notna(), "—")   # integers stay integers, unknowns show as —
 """),
     md("""
 ## One song per provider
@@ -349,17 +344,6 @@ with Emulator(speed=SPEED) as emu:
 print("resumed:", resumed, "| creates sent again:", resubmitted)
 """),
     md("With real keys, after a restart: `with MusicClient(\"aimlapi\") as c: c.resume()`."),
-    SUMMARY_NOTE,
-    code("""
-summary = {
-    "skipped": skipped,
-    "made": {p: str(j.status) for p, j in made.items()},
-    "resumed": [str(j.status) for j in resumed],
-    "resumed_files": [str(j.audio_path) for j in resumed if j.audio_path],
-    "resubmitted": resubmitted,
-}
-print("SUMMARY " + json.dumps(summary))
-""", "summary"),
 ]
 
 # ------------------------------------------------------------------------------------------ 05
@@ -373,14 +357,13 @@ ASYNC = [
 concurrency, globally and per account. Faults are injected into the emulator to show the retries.
 """),
     code("""
-import json
 import os
-import time
 from pathlib import Path
 
 import pandas as pd
 
 from minimax_nb import AsyncMusicClient, MusicRequest
+from minimax_nb.display import Jobs
 from minimax_nb.emulator import DEFAULT_KEY, Emulator
 
 SPEED = float(os.environ.get("MINIMAX_NB_LOCAL_SPEED", "20"))
@@ -414,6 +397,9 @@ style_id = (await useapi.styles())[0]["styleId"]
 batch = await useapi.generate_many(
     [MusicRequest(lyrics=LYRICS, style_id=style_id, title=f"Take {i}") for i in range(6)]
 )
+Jobs(batch)   # a list of jobs displays as a table, a player per song
+"""),
+    code("""
 timeline = pd.DataFrame([
     {"title": j.title or j.request.title, "account": j.account, "status": str(j.status),
      "started": j.created_at, "finished": j.finished_at}
@@ -463,24 +449,11 @@ pd.DataFrame([
     for r in log
 ])
 """),
-    SUMMARY_NOTE,
     code("""
 await useapi.close()
 await aiml.close()
 emu.stop()
-summary = {
-    "watched": watched,
-    "watched_file": str(Path(path).resolve()),
-    "batch_statuses": [str(j.status) for j in batch],
-    "accounts": sorted(per_account),
-    "per_account_max": max(per_account.values()),
-    "faults_fired": [r.fired for r in rules],
-    "faulted_requests": sum(1 for r in log if r.fault),
-    "faulty_statuses": [str(j.status) for j in faulty],
-    "aimlapi_creates": emu.submissions("aimlapi"),
-}
-print("SUMMARY " + json.dumps(summary))
-""", "summary"),
+"""),
 ]
 
 BOOKS: dict[str, list[Cell]] = {

@@ -201,3 +201,140 @@ def test_two_runs_in_one_folder_keep_two_songs(tmp_path: Path, offline_env: dict
         seen.append(path)
     assert seen[0] != seen[1]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in seen)
+
+
+# ------------------------------------------------------------------ exit codes, keys, budget, styles
+
+
+@pytest.fixture
+def emulator() -> object:
+    from minimax_nb.emulator import Emulator
+
+    with Emulator(speed=200) as emu:
+        yield emu
+
+
+def _gen(*extra: str, tmp_path: Path) -> list[str]:
+    return ["--ledger", str(tmp_path / "ledger.sqlite"), "generate",
+            "--lyrics", LYRICS.replace("\n", "\\n"), "-o", str(tmp_path / "out"), "-q", *extra]
+
+
+def _ledger_rows(tmp_path: Path) -> list[object]:
+    from minimax_nb.ledger import Ledger
+
+    path = tmp_path / "ledger.sqlite"
+    if not path.exists():
+        return []
+    with Ledger(path) as led:
+        return list(led.rows())
+
+
+def test_exit_codes_are_distinct() -> None:
+    from minimax_nb import cli
+
+    codes = [cli.EXIT_OK, cli.EXIT_FAILED, cli.EXIT_USAGE, cli.EXIT_AUTH, cli.EXIT_NETWORK,
+             cli.EXIT_BUDGET, cli.EXIT_REFUSED]
+    assert len(set(codes)) == len(codes)
+    for code in codes[1:]:
+        assert f"{code} " in cli.build_parser().format_help()
+
+
+def test_a_rejected_key_exits_3_not_job_failed(emulator: object, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    emu = emulator
+    monkeypatch.delenv("AIMLAPI_API_KEY", raising=False)
+    err = io.StringIO()
+    out = io.StringIO()
+    code = main(_gen("--provider", "aimlapi", "--style", "folk, acoustic guitar", "--api-key", "wrong-key",
+                     "--base-url", emu.base_url("aimlapi"), tmp_path=tmp_path),  # type: ignore[attr-defined]
+                stdout=out, stderr=err)
+    assert code == 3, err.getvalue()
+    assert "authentication failed" in err.getvalue() and "status: failed" not in out.getvalue()
+    assert "wrong-key" not in err.getvalue() + out.getvalue()
+
+
+def test_an_unreachable_provider_exits_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    err = io.StringIO()
+    code = main(_gen("--provider", "aimlapi", "--style", "folk, acoustic guitar", "--api-key", "k",
+                     "--base-url", f"http://127.0.0.1:{port}", tmp_path=tmp_path),
+                stdout=io.StringIO(), stderr=err)
+    assert code == 4, err.getvalue()
+    assert "network error" in err.getvalue()
+
+
+def test_max_usd_refuses_before_sending(emulator: object, tmp_path: Path) -> None:
+    from minimax_nb.emulator import DEFAULT_KEY
+
+    emu = emulator
+    base = ["--provider", "apiin", "--style", "pop", "--api-key", DEFAULT_KEY,
+            "--base-url", emu.base_url("apiin")]  # type: ignore[attr-defined]
+    err = io.StringIO()
+    code = main(_gen(*base, "--max-usd", "0.01", tmp_path=tmp_path), stdout=io.StringIO(), stderr=err)
+    assert code == 5, err.getvalue()
+    assert "$0.06" in err.getvalue() and "$0.01" in err.getvalue() and "nothing was sent" in err.getvalue()
+    assert emu.submissions("apiin") == 0  # type: ignore[attr-defined]
+    assert _ledger_rows(tmp_path) == []  # no row for a request that never left
+    # unknown price (aimlapi lists none): refused too, naming the unknown
+    err = io.StringIO()
+    code = main(_gen("--provider", "aimlapi", "--style", "folk, acoustic guitar", "--api-key", DEFAULT_KEY,
+                     "--base-url", emu.base_url("aimlapi"), "--max-usd", "5",  # type: ignore[attr-defined]
+                     tmp_path=tmp_path), stdout=io.StringIO(), stderr=err)
+    assert code == 5 and "unknown" in err.getvalue()
+    assert emu.submissions("aimlapi") == 0  # type: ignore[attr-defined]
+
+
+def test_validation_error_leaves_no_ledger_row(tmp_path: Path) -> None:
+    err = io.StringIO()
+    code = main(_gen("--provider", "local", "--style", "pop", "--model", "no-such-model",
+                     tmp_path=tmp_path), stdout=io.StringIO(), stderr=err)
+    assert code == EXIT_USAGE and "nothing was sent" in err.getvalue()
+    assert _ledger_rows(tmp_path) == []
+
+
+def test_styles_command_lists_useapi_style_ids(emulator: object, tmp_path: Path) -> None:
+    from minimax_nb.emulator import DEFAULT_KEY
+
+    emu = emulator
+    out = io.StringIO()
+    url = emu.base_url("useapi")  # type: ignore[attr-defined]
+    code = main(["--ledger", str(tmp_path / "l.sqlite"), "styles", "--provider", "useapi",
+                 "--api-key", DEFAULT_KEY, "--base-url", url], stdout=out, stderr=io.StringIO())
+    assert code == EXIT_OK
+    lines = out.getvalue().splitlines()
+    assert lines[0].split() == ["style_id", "name", "group"]
+    rows = {ln.split()[0]: ln.split()[1] for ln in lines[2:] if ln.strip() and "style(s)" not in ln}
+    assert rows["pop"] == "Pop" and len(rows) >= 3
+    assert re.search(r"\d+ style\(s\); use one with: generate --provider useapi --style-id ID",
+                     out.getvalue())
+    err = io.StringIO()
+    assert main(["styles", "--provider", "local"], stdout=io.StringIO(), stderr=err) == EXIT_USAGE
+    assert "no style list" in err.getvalue()
+
+
+def test_jobs_table_has_an_error_column(tmp_path: Path) -> None:
+    from minimax_nb.ledger import Ledger
+    from minimax_nb.models import Job, JobStatus, MusicRequest
+
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as led:
+        job = Job(provider="aimlapi", request=MusicRequest(lyrics="la", title="Broken"), id="p1")
+        led.record(job.evolve(status=JobStatus.FAILED, error="insufficient\nbalance on the account"))
+    out = io.StringIO()
+    assert main(["--ledger", str(path), "jobs"], stdout=out, stderr=io.StringIO()) == EXIT_OK
+    header, _, row = out.getvalue().splitlines()[:3]
+    assert header.split()[-1] == "error"
+    assert row.endswith("insufficient balance on the account")
+
+
+def test_empty_lyrics_on_local_is_refused_like_aiml_26(tmp_path: Path) -> None:
+    """local mirrors AIML's music-2.6: no lyrics and not instrumental is an error there, with a CLI hint."""
+    err = io.StringIO()
+    args = ["--ledger", str(tmp_path / "l.sqlite"), "generate", "--provider", "local", "--lyrics", "",
+            "--style", "ambient pads", "-o", str(tmp_path / "out"), "-q"]
+    assert main(args, stdout=io.StringIO(), stderr=err) == EXIT_USAGE
+    assert "--instrumental" in err.getvalue() and "nothing was sent" in err.getvalue()

@@ -294,7 +294,8 @@ def test_cli_never_prints_the_key(emu: Emulator, tmp_path: Path, monkeypatch: py
         code = cli.main(["generate", "--provider", provider, "--lyrics", REQUESTS[provider].lyrics or "",
                          "--style", REQUESTS[provider].style or "", "--speed", str(SPEED),
                          "-o", str(tmp_path / "out")], stdout=out, stderr=err)
-        assert code == (0 if provider == "aimlapi" else 1), (code, out.getvalue(), err.getvalue())
+        # a wrong key exits with the authentication code (issue 10), not "job failed"
+        assert code == (0 if provider == "aimlapi" else cli.EXIT_AUTH), (code, out.getvalue(), err.getvalue())
         assert_clean(out.getvalue() + err.getvalue(), key, where=f"CLI {provider}")
         jobs_out = io.StringIO()
         cli.main(["jobs"], stdout=jobs_out, stderr=jobs_out)

@@ -161,12 +161,15 @@ class AimlapiAdapter(ProviderAdapter):
             and not request.instrumental
             and not request.extra.get("lyrics_optimizer")
         ):
+            # AIML's 2.6 schema: lyrics are "not required" only with is_instrumental, and empty lyrics
+            # are written by the model only with lyrics_optimizer — as on MiniMax's own 2.6 (an error
+            # there too). ``local`` mirrors this shape, so it refuses as well (issue 10).
             issues.append(
                 Issue(
-                    "warning",
+                    "error",
                     "lyrics",
-                    "no lyrics: set instrumental=True or "
-                    "extra={'lyrics_optimizer': True} to let the model write them",
+                    f"{spec.name} needs lyrics, unless the song is instrumental (instrumental=True) or "
+                    "the model writes them (extra={'lyrics_optimizer': True})",
                 )
             )
         return issues

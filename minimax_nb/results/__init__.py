@@ -4,8 +4,9 @@
     df = results()                          # the default ledger; results(ledger_or_path, measure=False)
     compare(df, by="provider")              # count, completed share, median latency/duration/loudness
     pivot(df, index="style", columns="provider", values="latency_s")
-    plot(df, kind="loudness")               # matplotlib, imported only here
-    listen(df)                              # an HTML table with an <audio> player per row
+    plot(df, kind="loudness")               # a matplotlib Figure (matplotlib imported only here)
+    listen(df)                              # players first, a waveform each, one row per song
+    cost_total(df)                          # {"usd": ..., "jobs": ..., "unknown": ...}
     to_parquet(df, "runs.parquet"); read_parquet("runs.parquet")   # dtypes kept (CSV too)
 
 Columns (stable names, in this order; ``<NA>`` where unknown):
@@ -19,15 +20,23 @@ account                     string                the provider account (useapi),
 job_id                      string                the provider's id (``<NA>`` until it answered)
 local_id                    string                our id, the ledger's key
 title                       string                the song's title (the job's, else the request's)
-style                       string                the style / prompt
+variant                     Int64                 1, 2, 3… for the same request made again (same
+                                                  provider, model, title, style and lyrics)
+style                       string                the style text asked for (the same on every provider)
+style_name                  string                the style name the provider reports, when it differs
+                                                  (useapi: the name of the style id, "Pop")
+style_id                    string                useapi v1: the style id sent
 lyrics                      string                the lyrics
 lyrics_chars                Int64                 ``len(lyrics)``
 bitrate                     Int64                 requested bitrate (bit/s)
 sample_rate                 Int64                 requested sample rate (Hz)
 audio_format                category              requested format (``mp3``, ``wav``…)
 instrumental                boolean               asked for no vocals
-status                      category              ``submitting``, ``queued``, ``running``, ``completed``,
-                                                  ``moderated``, ``failed``, ``cancelled``, ``unknown``
+est_cost_usd                Float64               the provider's price estimate for the model (USD);
+                                                  ``cost_total(df)`` sums it
+status                      category              every ``JobStatus`` value: ``submitting``,
+                                                  ``ambiguous``, ``queued``, ``running``, ``completed``,
+                                                  ``moderated``, ``failed``, ``cancelled``, ``lost``
 error                       string                the error text (keys scrubbed)
 created_at                  datetime64[ns, UTC]   when the job was made locally
 submitted_at                datetime64[ns, UTC]   when the provider accepted the submit
@@ -63,7 +72,7 @@ import types
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from minimax_nb.results.compare import compare, pivot, plot
+from minimax_nb.results.compare import compare, cost_total, pivot, plot
 from minimax_nb.results.export import read_csv, read_parquet, to_csv, to_parquet
 from minimax_nb.results.frame import COLUMNS, DTYPES, STATUS_CATEGORIES, apply_dtypes, jobs_frame
 from minimax_nb.results.frame import results as _results
@@ -75,6 +84,7 @@ __all__ = [
     "STATUS_CATEGORIES",
     "apply_dtypes",
     "compare",
+    "cost_total",
     "jobs_frame",
     "listen",
     "listen_html",

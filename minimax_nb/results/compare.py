@@ -7,7 +7,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-__all__ = ["PLOT_KINDS", "compare", "pivot", "plot"]
+__all__ = ["PLOT_KINDS", "compare", "cost_total", "pivot", "plot"]
 
 #: ``plot(kind=...)`` -> the column it shows.
 PLOT_KINDS: dict[str, str] = {
@@ -45,7 +45,7 @@ def compare(df: pd.DataFrame, by: str | list[str] = "provider") -> pd.DataFrame:
     """One row per group of ``by``: how many jobs, how many completed, and typical timings and levels.
 
     Columns: ``jobs``, ``completed``, ``completed_share`` (0–1), ``failed`` (failed, moderated,
-    cancelled or unknown), ``median_queue_s``, ``median_generation_s``, ``median_latency_s``,
+    cancelled or lost), ``median_queue_s``, ``median_generation_s``, ``median_latency_s``,
     ``p90_latency_s``, ``median_duration_s`` (measured, else reported), ``median_loudness_lufs``,
     ``median_tempo_bpm``. Groups with no rows (unused categories) are left out.
     """
@@ -54,7 +54,7 @@ def compare(df: pd.DataFrame, by: str | list[str] = "provider") -> pd.DataFrame:
     status = df["status"].astype("string")
     work["jobs"] = 1
     work["completed"] = (status == "completed").fillna(False).astype("int64")
-    failed = status.isin(["failed", "moderated", "cancelled", "unknown"])
+    failed = status.isin(["failed", "moderated", "cancelled", "lost"])
     work["failed"] = failed.fillna(False).astype("int64")
     numeric = {
         "queue_s": "median_queue_s",
@@ -98,10 +98,28 @@ def pivot(df: pd.DataFrame, index: str = "style", columns: str = "provider",
     return table
 
 
+def cost_total(df: pd.DataFrame) -> dict[str, Any]:
+    """The estimated spend of the jobs in ``df`` (the budget guard's view of what was bought).
+
+    ``{"usd": float, "jobs": int, "unknown": int}``: the sum of ``est_cost_usd`` over the jobs that may
+    have been bought — every row except a song cancelled before it was sent (no provider id) — how many
+    such jobs, and how many of them have no price estimate (not in the sum). An estimate, not an invoice:
+    providers may or may not charge for failed or moderated songs.
+    """
+    if "est_cost_usd" not in df.columns:
+        raise KeyError("no column 'est_cost_usd': build the frame with minimax_nb.results()")
+    status = df["status"].astype("string")
+    never_sent = (status == "cancelled").fillna(False) & df["job_id"].isna()
+    sent = df.loc[~never_sent.to_numpy(dtype=bool), "est_cost_usd"].astype("Float64")
+    return {"usd": float(sent.sum(skipna=True)), "jobs": len(sent), "unknown": int(sent.isna().sum())}
+
+
 def plot(df: pd.DataFrame, kind: Literal["duration", "latency", "loudness", "tempo", "queue", "generation"]
          = "duration", by: str = "provider", ax: Any = None) -> Any:
-    """A box plot (with the points) of ``kind`` per group of ``by``; returns the matplotlib ``Axes``.
+    """A box plot (with the points) of ``kind`` per group of ``by``; returns the matplotlib ``Figure``.
 
+    The figure is shown once, as the cell's result (no stray ``<Axes …>`` line; pyplot does not show it
+    a second time). ``ax``: draw into this ``Axes`` instead (its figure is returned).
     matplotlib is imported only here (``pip install minimax_nb[plots]``).
     """
     if kind not in PLOT_KINDS:
@@ -113,6 +131,7 @@ def plot(df: pd.DataFrame, kind: Literal["duration", "latency", "loudness", "tem
     groups = df[by].astype("string").fillna("<NA>")
     names = sorted(set(groups))
     data = [values[groups == g].dropna().to_numpy() for g in names]
+    own = ax is None
     if ax is None:
         _, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(names) + 2), 3.5))
     if names:
@@ -126,4 +145,8 @@ def plot(df: pd.DataFrame, kind: Literal["duration", "latency", "loudness", "tem
     ax.set_ylabel(f"{kind} ({unit})")
     ax.set_xlabel(by)
     ax.set_title(f"{kind} by {by}")
-    return ax
+    fig = ax.figure
+    if own:
+        fig.tight_layout()
+        plt.close(fig)  # returned, so shown once as the result; pyplot must not show it again
+    return fig

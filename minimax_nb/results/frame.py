@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -13,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from minimax_nb.ledger import ROW_COLUMNS, SUBMITTING, UNKNOWN, Ledger
-from minimax_nb.models import Job, JobStatus
+from minimax_nb.ledger import ROW_COLUMNS, Ledger
+from minimax_nb.models import Job, JobStatus, MusicRequest
 from minimax_nb.results.audio_facts import FACTS_VERSION, AudioFacts, measure_file
 
 __all__ = [
@@ -28,10 +29,9 @@ __all__ = [
     "results",
 ]
 
-#: Every state a job can be in, in lifecycle order: the categories of the ``status`` column.
-STATUS_CATEGORIES: Final = (SUBMITTING, JobStatus.QUEUED.value, JobStatus.RUNNING.value,
-                            JobStatus.COMPLETED.value, JobStatus.MODERATED.value, JobStatus.FAILED.value,
-                            JobStatus.CANCELLED.value, UNKNOWN)
+#: Every state a job can be in, in lifecycle order (every ``JobStatus``, incl. ``ambiguous`` and
+#: ``lost``): the categories of the ``status`` column.
+STATUS_CATEGORIES: Final = tuple(s.value for s in JobStatus)
 
 _TS: Final = "datetime64[ns, UTC]"
 
@@ -44,13 +44,17 @@ DTYPES: Final[dict[str, str]] = {
     "job_id": "string",
     "local_id": "string",
     "title": "string",
+    "variant": "Int64",
     "style": "string",
+    "style_name": "string",
+    "style_id": "string",
     "lyrics": "string",
     "lyrics_chars": "Int64",
     "bitrate": "Int64",
     "sample_rate": "Int64",
     "audio_format": "category",
     "instrumental": "boolean",
+    "est_cost_usd": "Float64",
     "status": "category",
     "error": "string",
     "created_at": _TS,
@@ -138,8 +142,11 @@ def _seconds(later: pd.DatetimeIndex, earlier: pd.DatetimeIndex) -> pd.api.exten
 
 
 def build_frame_from_rows(rows: Sequence[Sequence[Any]],
-                          facts: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
-    """The results DataFrame from ``Ledger.rows()`` rows and measured facts keyed by sha256."""
+                          facts: dict[str, dict[str, Any]] | None = None,
+                          requests: dict[str, MusicRequest] | None = None) -> pd.DataFrame:
+    """The results DataFrame from ``Ledger.rows()`` rows and measured facts keyed by sha256.
+
+    ``requests``: the stored request of each useapi job by local id (see ``_style_columns``)."""
     n = len(rows)
     cols: dict[str, Sequence[Any]] = (
         dict(zip(ROW_COLUMNS, zip(*rows, strict=True), strict=True)) if n
@@ -148,8 +155,13 @@ def build_frame_from_rows(rows: Sequence[Sequence[Any]],
     data["provider"] = _category(cols["provider"])
     data["model"] = _category(cols["model"])
     for src, dst in (("account", "account"), ("provider_id", "job_id"), ("local_id", "local_id"),
-                     ("title", "title"), ("style", "style"), ("lyrics", "lyrics")):
+                     ("title", "title"), ("lyrics", "lyrics")):
         data[dst] = _strings(cols[src])
+    style, style_name, style_id = _style_columns(cols, requests or {})
+    data["style"], data["style_name"], data["style_id"] = (_strings(style), _strings(style_name),
+                                                           _strings(style_id))
+    data["variant"] = _int(_variants(cols))
+    data["est_cost_usd"] = _float(_costs(cols))
     for name in ("lyrics_chars", "bitrate", "sample_rate"):
         data[name] = _int(cols[name])
     data["audio_format"] = _category(cols["audio_format"])
@@ -176,6 +188,69 @@ def build_frame_from_rows(rows: Sequence[Sequence[Any]],
         else:
             data[name] = _na(n, DTYPES[name])
     return pd.DataFrame({c: data[c] for c in COLUMNS}, index=pd.RangeIndex(n))
+
+
+def _style_columns(cols: dict[str, Sequence[Any]], requests: dict[str, MusicRequest],
+                   ) -> tuple[list[str | None], list[str | None], list[str | None]]:
+    """``style`` (the style text asked for, the same meaning on every provider), ``style_name`` (the
+    style name the provider reports, useapi) and ``style_id`` (useapi v1's style id).
+
+    The ledger's ``style`` column holds the provider's style where it reports one (useapi: the name of
+    the style id, "Pop") and else the request's text; for useapi rows the stored request tells them
+    apart."""
+    style: list[str | None] = []
+    name: list[str | None] = []
+    sid: list[str | None] = []
+    for provider, local_id, stored in zip(cols["provider"], cols["local_id"], cols["style"], strict=True):
+        req = requests.get(local_id) if provider == "useapi" else None
+        if req is None:
+            style.append(stored)
+            name.append(None)
+            sid.append(None)
+            continue
+        asked = req.style if req.style and req.style.strip() else None
+        style.append(asked)
+        name.append(stored if stored is not None and stored != asked else None)
+        sid.append(req.style_id)
+    return style, name, sid
+
+
+def _variants(cols: dict[str, Sequence[Any]]) -> list[int]:
+    """1, 2, 3… for repeated requests: rows with the same provider, model, title, style and lyrics,
+    in the order they were recorded (the studio's "Variants" and ``generate_many`` of one request)."""
+    seen: dict[tuple[Any, ...], int] = {}
+    out: list[int] = []
+    for key in zip(cols["provider"], cols["model"], cols["title"], cols["style"], cols["lyrics"],
+                   strict=True):
+        seen[key] = seen.get(key, 0) + 1
+        out.append(seen[key])
+    return out
+
+
+def _costs(cols: dict[str, Sequence[Any]]) -> list[float | None]:
+    """The provider's price estimate (USD) of each row's model; ``None`` when unknown."""
+    # Imported by name at run time: a static import here makes mypy see minimax_nb/__init__'s lazy
+    # ``compare`` export twice (an import-cycle artefact), and results need providers only here.
+    get_adapter: Callable[[str], Any] = importlib.import_module("minimax_nb.providers").get_adapter
+
+    memo: dict[tuple[str, str | None], float | None] = {}
+    out: list[float | None] = []
+    for provider, model in zip(cols["provider"], cols["model"], strict=True):
+        key = (provider, model)
+        if key not in memo:
+            try:
+                memo[key] = get_adapter(provider).estimate_cost_usd(MusicRequest(model=model), model=model)
+            except Exception:  # an unknown provider or a model no longer listed: no estimate
+                memo[key] = None
+        out.append(memo[key])
+    return out
+
+
+def _useapi_requests(ledger: Ledger, rows: Sequence[Sequence[Any]]) -> dict[str, MusicRequest]:
+    i_provider = ROW_COLUMNS.index("provider")
+    if not any(r[i_provider] == "useapi" for r in rows):
+        return {}
+    return {j.local_id: j.request for j in ledger.jobs("useapi")}
 
 
 def _measure_one(candidates: Sequence[tuple[str, int | None]],
@@ -224,7 +299,7 @@ def build_frame(ledger: Ledger, measure: bool = True, *, provider: str | None = 
     """
     rows = ledger.rows(provider)
     facts = _measure_missing(ledger, rows, measurer, workers) if measure else None
-    return build_frame_from_rows(rows, facts)
+    return build_frame_from_rows(rows, facts, _useapi_requests(ledger, rows))
 
 
 def open_ledger(ledger: Ledger | str | os.PathLike[str] | None) -> tuple[Ledger, bool]:

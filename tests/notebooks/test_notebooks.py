@@ -1,7 +1,8 @@
 """Execute every example notebook with nbclient, offline, and check what it produced.
 
-Each notebook ends with a cell tagged ``summary`` printing ``SUMMARY {json}``; the tests check those
-facts against the files on disk and the cells' outputs, not only that no cell raised.
+The saved notebooks carry no test plumbing (they read as tutorials). Each test executes a copy with one
+probe cell of its own appended: it reads the notebook's variables and prints ``PROBE {json}``; the tests
+check those facts against the files on disk and the cells' outputs, not only that no cell raised.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ class Executed:
         self.workdir = workdir
 
     def summary(self) -> dict[str, Any]:
-        cells = [c for c in self.nb.cells if "summary" in c.get("metadata", {}).get("tags", [])]
-        assert len(cells) == 1, "a notebook needs exactly one cell tagged 'summary'"
+        """The facts the appended probe cell printed."""
+        cells = [c for c in self.nb.cells if "test-probe" in c.get("metadata", {}).get("tags", [])]
+        assert len(cells) == 1, "the test appends exactly one probe cell"
         text = "".join(o.get("text", "") for o in cells[0].outputs if o.output_type == "stream")
-        lines = [ln for ln in text.splitlines() if ln.startswith("SUMMARY ")]
-        assert len(lines) == 1, f"no SUMMARY line in {text!r}"
-        return dict(json.loads(lines[0].removeprefix("SUMMARY ")))
+        lines = [ln for ln in text.splitlines() if ln.startswith("PROBE ")]
+        assert len(lines) == 1, f"no PROBE line in {text!r}"
+        return dict(json.loads(lines[0].removeprefix("PROBE ")))
 
     def outputs(self, mime: str) -> list[str]:
         found = []
@@ -55,6 +57,7 @@ def run_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Execute a copy of notebooks/NAME in a temp dir with a temp ledger and a fast emulator."""
 
     def run(name: str, timeout: int = 240, env: dict[str, str] | None = None) -> Executed:
+        probe = PROBES[name]
         workdir = tmp_path / "work"
         workdir.mkdir()
         shutil.copy(NOTEBOOKS / name, workdir / name)
@@ -68,6 +71,10 @@ def run_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         for var, value in (env or {}).items():
             monkeypatch.setenv(var, value)
         nb = nbformat.read(workdir / name, as_version=4)
+        cell = nbformat.v4.new_code_cell("import json as _json\n" + probe.strip()
+                                         + "\nprint('PROBE ' + _json.dumps(_probe))")
+        cell.metadata["tags"] = ["test-probe"]
+        nb.cells.append(cell)
         client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                          store_widget_state=False,
                                          resources={"metadata": {"path": str(workdir)}})
@@ -75,6 +82,73 @@ def run_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         return Executed(nb, workdir)
 
     return run
+
+
+# The probe appended to each notebook (never saved in it): ``_probe`` is a JSON-able dict of facts.
+PROBES = {
+    "01_quickstart.ipynb": """
+from pathlib import Path as _Path
+_probe = {
+    "status": str(job.status),
+    "duration_s": job.duration_s,
+    "audio_path": str(_Path(job.audio_path).resolve()),
+    "rows": len(row),
+    "row_status": str(row["status"].iloc[0]),
+    "row_measured_duration_s": float(row["measured_duration_s"].iloc[0]),
+}
+""",
+    "03_compare.ipynb": """
+from pathlib import Path as _Path
+_cells = frame.groupby(["provider", "style", "lyrics"], observed=True).size()
+_probe = {
+    "grid_cells": len(PROVIDERS) * len(STYLES) * len(LYRICS),
+    "rows": len(frame),
+    "distinct_cells": len(_cells),
+    "providers": sorted(frame["provider"].astype(str).unique()),
+    "completed": int((frame["status"] == "completed").sum()),
+    "audio_paths": [str(_Path(p).resolve()) for p in frame["audio_path"].dropna()],
+    "styles": sorted(frame["style"].dropna().unique()),
+    "pivot_nan": int(pivot(frame, index="style", columns="provider",
+                           values="measured_duration_s").isna().sum().sum()),
+}
+""",
+    "04_real_providers.ipynb": """
+_probe = {
+    "skipped": skipped,
+    "made": {p: str(j.status) for p, j in made.items()},
+    "resumed": [str(j.status) for j in resumed],
+    "resumed_files": [str(j.audio_path) for j in resumed if j.audio_path],
+    "resubmitted": resubmitted,
+}
+""",
+    "05_async_and_batch.ipynb": """
+from pathlib import Path as _Path
+_probe = {
+    "watched": watched,
+    "watched_file": str(_Path(path).resolve()),
+    "batch_statuses": [str(j.status) for j in batch],
+    "accounts": sorted(per_account),
+    "per_account_max": max(per_account.values()),
+    "faults_fired": [r.fired for r in rules],
+    "faulted_requests": sum(1 for r in log if r.fault),
+    "faulty_statuses": [str(j.status) for j in faulty],
+    "aimlapi_creates": emu.submissions("aimlapi"),
+}
+""",
+}
+
+PLUMBING = ("SUMMARY", "the test suite reads", "test suite")
+
+
+def test_notebooks_carry_no_test_plumbing() -> None:
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        if path.name == "02_studio.ipynb":
+            continue  # the widgets' notebook (read by the browser tests), not built here
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            for word in PLUMBING:
+                assert word not in cell.source, f"{path.name}: {word!r} in a cell"
+            assert "summary" not in cell.get("metadata", {}).get("tags", [])
 
 
 def test_every_notebook_is_saved_without_outputs() -> None:
@@ -113,6 +187,8 @@ def test_quickstart_makes_one_song_of_the_reported_duration(run_notebook: Any) -
     assert abs(info.duration - s["row_measured_duration_s"]) < 0.05
     players = [h for h in ran.outputs("text/html") if "<audio" in h]
     assert len(players) == 1 and "autoplay" not in players[0]
+    assert 'class="mnb-job"' in players[0] and "<details><summary>lyrics" in players[0]  # the job card
+    assert "estimated length: ~" in ran.stream_text()
 
 
 @pytest.mark.notebook
@@ -127,9 +203,15 @@ def test_compare_frame_has_a_row_per_grid_cell(run_notebook: Any) -> None:
     assert len(s["audio_paths"]) == s["rows"]
     assert all(Path(p).is_file() for p in s["audio_paths"])
     assert len(set(s["audio_paths"])) == s["rows"]
-    assert ran.outputs("image/png"), "plot() drew nothing"
+    pngs = ran.outputs("image/png")
+    assert len(pngs) == 1, "plot() drew nothing, or its figure twice"
+    assert not any(t.startswith("<Axes") for t in ran.outputs("text/plain")), "a stray <Axes …> repr"
     listening = [h for h in ran.outputs("text/html") if "<audio" in h]
     assert listening and max(h.count("<audio") for h in listening) == s["rows"]
+    view = max(listening, key=lambda h: h.count("<audio"))
+    assert 'src="data:' not in view and view.count('class="mnb-wave"') == s["rows"]  # linked, waveforms
+    # one style meaning on every provider: 2 styles, and the style x provider pivot is full
+    assert len(s["styles"]) == 2 and s["pivot_nan"] == 0
 
 
 @pytest.mark.notebook
@@ -145,6 +227,8 @@ def test_real_providers_skip_without_keys_and_resume_offline(run_notebook: Any) 
     assert s["resumed"] == ["completed"]
     assert s["resubmitted"] == 0
     assert all(Path(p).is_file() for p in s["resumed_files"]) and s["resumed_files"]
+    table = next(h for h in ran.outputs("text/html") if "lyrics max" in h)
+    assert "600.0" not in table and "NaN" not in table and "—" in table  # ints as ints, unknowns as —
 
 
 @pytest.mark.notebook
@@ -181,3 +265,5 @@ def test_async_notebook_watches_queues_per_account_and_retries(run_notebook: Any
     assert s["faulted_requests"] >= 4
     assert s["faulty_statuses"] == ["completed"] * 3  # ...and was retried through
     assert s["aimlapi_creates"] == 4  # three songs + one refused (429) create, none replayed
+    tables = [h for h in ran.outputs("text/html") if 'class="mnb-jobs"' in h]
+    assert tables and tables[0].count("<audio") == 6  # Jobs(batch): a player per song

@@ -63,14 +63,27 @@ def test_pivot_style_by_provider(frame: pd.DataFrame) -> None:
 
 @pytest.mark.parametrize("kind", ["duration", "latency", "loudness"])
 def test_plot_kinds(frame: pd.DataFrame, kind: str) -> None:
-    ax = plot(frame, kind=kind)  # type: ignore[arg-type]
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    fig = plot(frame, kind=kind)  # type: ignore[arg-type]
+    assert isinstance(fig, Figure)  # a figure (no stray <Axes …> repr), issue 10
+    assert not plt.get_fignums()  # closed in pyplot: shown once, as the cell's result
+    (ax,) = fig.axes
     assert [t.get_text() for t in ax.get_xticklabels()] == ["aimlapi", "useapi"]
     assert kind in ax.get_ylabel()
-    import matplotlib.pyplot as plt
-
-    plt.close(ax.figure)
 
 
 def test_plot_rejects_an_unknown_kind(frame: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="kind"):
         plot(frame, kind="colour")  # type: ignore[arg-type]
+
+
+def test_plot_into_given_axes_returns_its_figure(frame: pd.DataFrame) -> None:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    try:
+        assert plot(frame, kind="latency", ax=ax) is fig and ax.get_ylabel() == "latency (s)"
+    finally:
+        plt.close(fig)

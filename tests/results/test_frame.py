@@ -19,9 +19,10 @@ from ._support import finished_job, sine, write_wav
 
 EXPECTED_DTYPES = {
     "provider": "category", "model": "category", "account": "string", "job_id": "string",
-    "local_id": "string", "title": "string", "style": "string", "lyrics": "string",
+    "local_id": "string", "title": "string", "variant": "Int64", "style": "string",
+    "style_name": "string", "style_id": "string", "lyrics": "string",
     "lyrics_chars": "Int64", "bitrate": "Int64", "sample_rate": "Int64", "audio_format": "category",
-    "instrumental": "boolean", "status": "category", "error": "string",
+    "instrumental": "boolean", "est_cost_usd": "Float64", "status": "category", "error": "string",
     "created_at": "datetime64[ns, UTC]", "submitted_at": "datetime64[ns, UTC]",
     "started_at": "datetime64[ns, UTC]", "finished_at": "datetime64[ns, UTC]",
     "queue_s": "Float64", "generation_s": "Float64", "latency_s": "Float64",
@@ -223,3 +224,60 @@ def test_results_is_callable_and_the_package_in_any_import_order(imports: str) -
                          timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(len(COLUMNS))
+
+
+def test_status_categories_are_every_job_status(ledger: Ledger) -> None:
+    assert tuple(s.value for s in JobStatus) == STATUS_CATEGORIES
+    assert {"ambiguous", "lost"} <= set(STATUS_CATEGORIES)
+    lost = finished_job("apiin", "pop", queue=1, generation=1, status=JobStatus.LOST)
+    ledger.record(lost)
+    assert list(results(ledger)["status"].astype(str)) == ["lost"]
+
+
+def test_style_means_the_same_on_every_provider(ledger: Ledger) -> None:
+    """useapi reports the style id's name ("Pop"): it goes to style_name; style is what was asked."""
+    v1 = Job(provider="useapi", request=MusicRequest(lyrics="la", style_id="42", model="v1"),
+             status=JobStatus.COMPLETED, id="u1", style="Pop")
+    relaunch = Job(provider="useapi", request=MusicRequest(lyrics="la", style="city pop, bright synths"),
+                   status=JobStatus.COMPLETED, id="u2", style="City Pop")
+    other = finished_job("aimlapi", "city pop, bright synths", queue=1, generation=1)
+    for j in (v1, relaunch, other):
+        ledger.record(j)
+    df = results(ledger).set_index("job_id")
+    assert pd.isna(df.loc["u1", "style"]) and df.loc["u1", "style_name"] == "Pop"
+    assert df.loc["u1", "style_id"] == "42"
+    assert df.loc["u2", "style"] == "city pop, bright synths" and df.loc["u2", "style_name"] == "City Pop"
+    assert df.loc[other.id, "style"] == "city pop, bright synths" and pd.isna(df.loc[other.id, "style_name"])
+
+
+def test_variant_numbers_repeated_requests(ledger: Ledger) -> None:
+    jobs = [finished_job("local", "pop", queue=1, generation=1, title="City Lights", offset=k)
+            for k in range(3)]
+    jobs.append(finished_job("local", "rock", queue=1, generation=1, title="City Lights", offset=9))
+    for j in jobs:
+        ledger.record(j)
+    df = results(ledger)
+    assert list(df["variant"]) == [1, 2, 3, 1]
+
+
+def test_est_cost_per_job_and_total(ledger: Ledger) -> None:
+    from minimax_nb.providers import get_adapter
+    from minimax_nb.results import cost_total
+
+    m = "minimax-music"
+    price = get_adapter("apiin").estimate_cost_usd(MusicRequest(model=m), model=m)
+    assert price is not None and price > 0
+    a = finished_job("apiin", "pop", queue=1, generation=1, offset=0).evolve(model=m)
+    b = finished_job("apiin", "rock", queue=1, generation=1, offset=1,
+                     status=JobStatus.FAILED).evolve(model=m)
+    unsent = Job(provider="apiin", request=MusicRequest(lyrics="x", model=m), status=JobStatus.CANCELLED,
+                 model=m)
+    odd = Job(provider="apiin", request=MusicRequest(lyrics="x"), status=JobStatus.COMPLETED, id="q",
+              model="no-such-model")
+    for j in (a, b, unsent, odd):
+        ledger.record(j)
+    df = results(ledger).set_index("local_id")
+    assert df.loc[a.local_id, "est_cost_usd"] == pytest.approx(price)
+    assert pd.isna(df.loc[odd.local_id, "est_cost_usd"])
+    total = cost_total(df.reset_index())
+    assert total == {"usd": pytest.approx(2 * price), "jobs": 3, "unknown": 1}

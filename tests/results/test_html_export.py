@@ -48,7 +48,9 @@ def test_small_files_embed_big_files_link_relative(ledger: Ledger, tmp_path: Pat
     missing = finished_job("useapi", "pop", queue=1, generation=1, offset=5)
     ledger.record(missing)
     ledger.record_audio(missing, tmp_path / "gone.wav", "00" * 32, 1)
-    out = listen_html(results(ledger, measure=False), embed_max_bytes=100_000)
+    linked = listen_html(results(ledger, measure=False))
+    assert 'src="data:' not in linked and 'src="small.wav"' in linked  # linked by default (issue 10)
+    out = listen_html(results(ledger, measure=False), embed=True, embed_max_bytes=100_000)
     prefix = 'src="data:audio/wav;base64,'
     assert prefix in out
     start = out.index(prefix) + len(prefix)
@@ -56,6 +58,25 @@ def test_small_files_embed_big_files_link_relative(ledger: Ledger, tmp_path: Pat
     assert 'src="songs/big%20%26%20loud.wav"' in out  # URL-quoted, relative to the cwd
     assert "file missing" in out
     assert out.count("<audio ") == 2
+    assert out.count('<div class="mnb-wave"') == 2  # a waveform over each player
+
+
+def test_players_come_first_and_titles_do_not_wrap(ledger: Ledger, tmp_path: Path) -> None:
+    path = tmp_path / "a.wav"
+    sha, size = write_wav(path, np.concatenate([sine(-30, 0.5, 8000), sine(-6, 0.5, 8000)]), 8000)
+    job = finished_job("aimlapi", "lo-fi jazz, mellow piano", queue=1, generation=1,
+                       title="A very long title " * 6)
+    ledger.record(job)
+    ledger.record_audio(job, path, sha, size)
+    out = listen_html(results(ledger))
+    row = out[out.index("<tbody>"):]
+    assert row.index("<audio") < row.index("A very long title")
+    assert "white-space:nowrap" in out and "text-overflow:ellipsis" in out
+    from minimax_nb.results.html import waveform_peaks
+
+    peaks = waveform_peaks(path, bins=10)
+    assert peaks is not None and len(peaks) == 10
+    assert max(peaks[:4]) < 0.05 < 0.4 < min(peaks[6:])  # quiet half, then the loud half
 
 
 def test_max_rows(ledger: Ledger) -> None:
@@ -98,3 +119,21 @@ def test_parquet_round_trip_keeps_values_and_dtypes(ledger: Ledger, tmp_path: Pa
     pd.testing.assert_frame_equal(read_parquet(tmp_path / "e.parquet"), empty)
     to_csv(empty, tmp_path / "e.csv")
     pd.testing.assert_frame_equal(read_csv(tmp_path / "e.csv"), empty)
+
+
+def test_files_outside_the_folder_get_a_note(ledger: Ledger, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    song = tmp_path / "songs" / "a.wav"
+    song.parent.mkdir()
+    sha, size = write_wav(song, sine(-20, 0.2, 8000), 8000)
+    job = finished_job("local", "pop", queue=1, generation=1)
+    ledger.record(job)
+    ledger.record_audio(job, song, sha, size)
+    inside = listen_html(results(ledger, measure=False), relative_to=tmp_path)
+    assert 'src="songs/a.wav"' in inside and "outside this folder" not in inside
+    below = tmp_path / "nb"
+    below.mkdir()
+    outside = listen_html(results(ledger, measure=False), relative_to=below)
+    assert 'src="../songs/a.wav"' in outside and "1 file(s) are outside this folder" in outside
+    embedded = listen_html(results(ledger, measure=False), relative_to=below, embed=True)
+    assert "outside this folder" not in embedded

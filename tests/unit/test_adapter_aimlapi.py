@@ -179,7 +179,8 @@ def test_music_26_everything_optional(a: AimlapiAdapter) -> None:
         "lyrics_optimizer": False,
     }
     empty = a.validate(MusicRequest(), model="minimax/music-2.6")
-    assert [i.level for i in empty] == ["warning"]
+    assert [i.level for i in empty] == ["error"]  # issue 10: no words asked for and none to sing
+    assert a.validate(MusicRequest(extra={"lyrics_optimizer": True}), model="minimax/music-2.6") == []
 
 
 @pytest.mark.parametrize("model", ["minimax-music", "minimax/music-cover"])
