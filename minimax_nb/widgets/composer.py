@@ -101,6 +101,7 @@ class LyricsComposer(w.VBox):  # type: ignore[misc]
         self.accompaniment_button.on_click(self._guard(self._on_accompaniment))
         self.tag_button.on_click(self._guard(self._on_tag))
         self.lyrics.add_class("mnb-lyrics")
+        self.style_id.add_class("mnb-style-id")
         self.count.add_class("mnb-count-box")
         self.issues.add_class("mnb-issues-box")
         self.errors.add_class("mnb-errors")

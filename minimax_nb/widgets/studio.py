@@ -305,8 +305,9 @@ class Studio(w.VBox):  # type: ignore[misc]
                                    client_kwargs=kwargs, expected_s=expected,
                                    per_account_limit=limit, variant=i + 1 if s.variants > 1 else 1)
                 for i in range(s.variants)]
-        for r in runs:
-            self._variants[r.id] = r.variant
+        if len(runs) > 1:  # variants of one Generate: numbered in the table and the Play list
+            for r in runs:
+                self._variants[r.id] = r.variant
         plural = "s" if len(runs) > 1 else ""
         self.launcher.message.value = (f"<span style='color:{_html.OK}'>started {len(runs)} "
                                        f"generation{plural} on {_html.esc(s.provider)}</span>")
@@ -333,8 +334,8 @@ class Studio(w.VBox):  # type: ignore[misc]
                 self.launcher.key_accepted(run.provider)  # the provider took the key
             if run.job is not None:
                 jobs.append(run.job)
-                if run.variant > 1:
-                    variants[run.job.local_id] = run.variant
+                if run.id in self._variants:
+                    variants[run.job.local_id] = self._variants[run.id]
         if not jobs:
             return
 

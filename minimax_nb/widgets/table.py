@@ -128,7 +128,7 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         """Add (or replace) a job and rebuild the frame."""
         with self._lock:
             self.jobs[job.local_id] = job
-            if variant and variant > 1:
+            if variant:
                 self.variants[job.local_id] = variant
             self.refresh()
 
@@ -147,9 +147,7 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
             with self._lock:
                 for j in jobs:
                     self.jobs[j.local_id] = j
-                for k, v in (variants or {}).items():
-                    if v > 1:
-                        self.variants[k] = v
+                self.variants.update(variants or {})
                 new_keys = set(rows[KEY].astype(str)) if len(rows) else set()
                 if self.df is None or not len(self.df):
                     df = rows.reset_index(drop=True)
@@ -304,11 +302,12 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         selected = self.select.value
         labels = []
         records: list[dict[Any, Any]] = df.to_dict("records")
+        numbered = "variant" in df.columns and bool((df["variant"].fillna(1).astype(float) > 1).any())
         for i, (key, d) in enumerate(zip(keys, records, strict=True)):
             title = d.get("title")
             title = "untitled" if _isna(title) or not title else title
             v = d.get("variant")
-            if not _isna(v) and v is not None and int(v) > 1:
+            if numbered and not _isna(v) and v is not None:
                 title = f"{title} (v{int(v)})"
             labels.append((f"{i + 1}. {title} — {d.get('provider', '')} — {d.get('status', '')}", key))
         self._quiet = True  # re-listing the rows is not the user picking one
