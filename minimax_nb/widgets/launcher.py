@@ -96,7 +96,8 @@ class Launcher(w.VBox):  # type: ignore[misc]
         self.audio_format = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Format", layout=_full())
         self.key_status = w.HTML()
         self.key = w.Password(value="", description="API key", placeholder="paste, then Enter",
-                              continuous_update=False, layout=w.Layout(width="70%"))
+                              continuous_update=False,
+                              layout=w.Layout(flex="1 1 220px", width="auto", min_width="200px"))
         self.forget_key = w.Button(description="Forget key", layout=w.Layout(width="auto", display="none"))
         self.variants = w.BoundedIntText(value=1, min=1, max=max_variants, description="Variants",
                                          layout=w.Layout(width="180px"))

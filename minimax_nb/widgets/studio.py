@@ -240,12 +240,14 @@ class Studio(w.VBox):  # type: ignore[misc]
         def failed(e: BaseException) -> None:
             self._styles_requested.discard(token)
             self.composer.style_id.options = [("(styles failed to load)", "")]
-            if isinstance(e, AuthenticationError):
+            if isinstance(e, AuthenticationError):  # the key status says it, in red, beside the key
                 self.launcher.key_rejected(provider, redact(str(e), [key]))
+                return
             self.composer.show_error(e, f"loading {provider} styles")
 
         def loaded(styles: Any) -> None:
             self.launcher.key_accepted(provider)
+            self.composer.errors.value = ""
             self.composer.set_styles(styles)
             self.revalidate()
 

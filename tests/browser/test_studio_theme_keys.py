@@ -1,4 +1,4 @@
-"""Issue 10 in a real browser: themes, narrow layouts, sorting by header, and keys that stay with their provider.
+"""Issue 10 in a real browser: themes, narrow layouts, sorting by header, keys that stay with their provider.
 
 - Light and dark (JupyterLab Dark): the selected results row reads, measured as the WCAG contrast ratio of
   the row's computed text and background colours (≥ 4.5); screenshots of both.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,8 @@ CONTRAST_JS = """(sel) => {
   if (!td) return null;
   const cv = document.createElement('canvas'); cv.width = cv.height = 1;
   const x = cv.getContext('2d', {willReadFrequently: true});
-  const rgba = (c) => { x.clearRect(0, 0, 1, 1); x.fillStyle = '#000'; x.fillStyle = c; x.fillRect(0, 0, 1, 1);
-                        return Array.from(x.getImageData(0, 0, 1, 1).data); };
+  const rgba = (c) => { x.clearRect(0, 0, 1, 1); x.fillStyle = '#000'; x.fillStyle = c;
+                        x.fillRect(0, 0, 1, 1); return Array.from(x.getImageData(0, 0, 1, 1).data); };
   let el = td, bg = null;
   while (el && el.nodeType === 1) {
     const c = getComputedStyle(el).backgroundColor;
@@ -50,7 +51,8 @@ CONTRAST_JS = """(sel) => {
   const fg = rgba(getComputedStyle(td).color);
   const a = fg[3] / 255;
   const mixed = [0, 1, 2].map(i => fg[i] * a + bg[i] * (1 - a));
-  const lum = (rgb) => { const v = rgb.map(u => { u /= 255; return u <= 0.03928 ? u / 12.92 : Math.pow((u + 0.055) / 1.055, 2.4); });
+  const lum = (rgb) => { const v = rgb.map(u => { u /= 255;
+                            return u <= 0.03928 ? u / 12.92 : Math.pow((u + 0.055) / 1.055, 2.4); });
                           return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
   const l1 = lum(mixed), l2 = lum(bg.slice(0, 3));
   return {ratio: (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05),
@@ -101,7 +103,13 @@ def test_lab_light_dark_contrast_and_header_sort(lab_server: str, page: Any, pw:
     studio = _open_and_run(page, pw, lab_server, "02_studio.ipynb")
     expect(page.locator(".jp-OutputArea-output", has_text="SUMMARY ")).to_be_visible()
     page.wait_for_function(KERNEL_IDLE_JS)
-    _generate_one(page, pw, studio)  # the studio's song joins the cell's "From a cell"
+    # Ctrl+Enter in the lyrics box generates (and does not run the notebook cell instead)
+    expect(studio.locator("button.mnb-generate")).to_be_enabled()
+    cells_before = page.evaluate("window.jupyterapp.shell.currentWidget.content.widgets.length")
+    studio.locator(".mnb-lyrics textarea").press("Control+Enter")
+    expect(studio.locator(".mnb-monitor-row .mnb-status-completed")).to_have_count(1)
+    assert page.evaluate("window.jupyterapp.shell.currentWidget.content.widgets.length") == cells_before
+    # the studio's song joined the cell's "From a cell"
     table = studio.locator(".mnb-results-table")
     expect(table.locator("tr.mnb-row")).to_have_count(2)
     expect(table.locator("tr.mnb-selected")).to_have_count(1)  # the finished song went to the player
@@ -162,6 +170,31 @@ def test_lab_900px_with_the_file_browser_open(lab_server: str, browser: Any, pw:
         studio.scroll_into_view_if_needed()
         studio.screenshot(path=str(artifact("studio_lab_900_sidebar.png")))
         page.screenshot(path=str(artifact("lab_900_sidebar_page.png")))
+    finally:
+        ctx.close()
+
+
+def test_voila_700px(voila_server: str, browser: Any, pw: Any) -> None:
+    """Voila (no JupyterLab around it) at 700 px: everything wraps into one column, no cut button."""
+    expect = pw.expect
+    ctx = browser.new_context(viewport={"width": 700, "height": 2400})
+    ctx.set_default_timeout(90_000)
+    ctx.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]|data:|blob:)"), lambda r: r.abort())
+    try:
+        page = ctx.new_page()
+        page.goto(voila_server + "/", wait_until="domcontentloaded", timeout=180_000)
+        studio = page.locator(".mnb-studio")
+        expect(studio).to_be_visible()
+        expect(studio.locator(".mnb-results-table tr.mnb-row")).to_have_count(1)
+        expect(page.locator("body")).not_to_contain_text("Traceback")
+        page.wait_for_timeout(800)
+        assert page.evaluate(CUT_BUTTONS_JS) == []
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+        studio.locator(".mnb-results-select select").select_option(index=0)
+        expect(studio.locator(".mnb-results-table tr.mnb-selected")).to_have_count(1)
+        contrast = page.evaluate(CONTRAST_JS, SELECTED_TD)
+        assert contrast is not None and contrast["ratio"] >= 4.5, contrast
+        studio.screenshot(path=str(artifact("studio_voila_700.png")))
     finally:
         ctx.close()
 
@@ -271,7 +304,8 @@ def test_lab_a_key_stays_with_its_provider(lab_server: str, keys_nb: str, page: 
     _generate_one(page, pw, studio)
     provider.select_option("local")
     expect(forget).to_be_hidden()
-    widgets_html = page.evaluate("[...document.querySelectorAll('.mnb-studio')].map(e => e.outerHTML).join('')")
+    widgets_html = page.evaluate(
+        "[...document.querySelectorAll('.mnb-studio')].map(e => e.outerHTML).join('')")
     assert APIIN_KEY not in widgets_html and USEAPI_KEY not in widgets_html  # (the cell source has them)
     pw.expect(studio.locator(".mnb-key input[type=password]")).to_have_value("")
 

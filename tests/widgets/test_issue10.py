@@ -63,7 +63,8 @@ def test_key_status_reflects_the_last_answer(comms, catalog) -> None:  # type: i
     assert "mnb-key-ok" in lw.key_status.value
 
 
-def test_styles_load_only_with_the_providers_own_key(comms, catalog, make_factory) -> None:  # type: ignore[no-untyped-def]
+def test_styles_load_only_with_the_providers_own_key(  # type: ignore[no-untyped-def]
+        comms, catalog, make_factory) -> None:
     factory = make_factory()
     s = Studio("apiin", catalog=catalog, bridge=Bridge(factory, ticker=False), frame=jobs_frame, env={})
     try:
@@ -74,7 +75,8 @@ def test_styles_load_only_with_the_providers_own_key(comms, catalog, make_factor
         assert "needs a key" in s.composer.style_id.options[0][0]
         s.launcher.set_api_key(USEAPI_KEY)
         assert s.bridge.wait_idle(10)
-        assert [(c.kwargs["provider"], c.kwargs.get("api_key")) for c in factory.made] == [("useapi", USEAPI_KEY)]
+        made = [(c.kwargs["provider"], c.kwargs.get("api_key")) for c in factory.made]
+        assert made == [("useapi", USEAPI_KEY)]
         assert s.composer.styles_loaded
         s.launcher.provider.value = "apiin"
         s.generate()
@@ -146,8 +148,8 @@ def test_finished_runs_reach_the_batch_listener_once_per_flush(make_factory) -> 
 
 
 def test_studio_merges_a_batch_in_one_render(comms, catalog, make_factory) -> None:  # type: ignore[no-untyped-def]
-    s = Studio("local", catalog=catalog, bridge=Bridge(make_factory(), ticker=False), frame=jobs_frame, env={},
-               lyrics="[Verse]\nhello")
+    s = Studio("local", catalog=catalog, bridge=Bridge(make_factory(), ticker=False), frame=jobs_frame,
+               env={}, lyrics="[Verse]\nhello")
     try:
         runs = s.generate(variants=3)
         assert s.bridge.wait_idle(10)
@@ -234,7 +236,8 @@ def test_clicking_a_heading_sorts_and_the_play_list_follows(comms, tmp_path) -> 
 # ------------------------------------------------------------------------------ wording, theme
 def test_widget_warnings_name_the_controls() -> None:
     field, msg = widget_wording(
-        "lyrics", "no lyrics: set instrumental=True or extra={'lyrics_optimizer': True} to let the model write them")
+        "lyrics",
+        "no lyrics: set instrumental=True or extra={'lyrics_optimizer': True} to let the model write them")
     assert "instrumental=True" not in msg and "extra=" not in msg
     assert '"Instrumental (no vocals)"' in msg and field == "Lyrics"
     assert widget_wording("style_id", "style_id is required for v1 (see styles())") == (
