@@ -313,7 +313,7 @@ class Launcher(w.VBox):  # type: ignore[misc]
             where = "the key you entered" if src == "entered" else f"the key from {src}" if src else "the key"
             text, colour = f"{provider} refused {where}: {rejected}", _html.BAD
         elif src == "entered":
-            text = f"key for {provider} entered in this session (kept in memory, never saved)"
+            text = f"key entered for {provider} in this session (kept in memory, never saved)"
             colour = _html.OK
         elif src:
             text, colour = f"key from {src}", _html.OK

@@ -312,8 +312,9 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
             labels.append((f"{i + 1}. {title} — {d.get('provider', '')} — {d.get('status', '')}", key))
         self._quiet = True  # re-listing the rows is not the user picking one
         try:
-            self.select.options = labels
-            self.select.value = selected if selected in keys else None
+            with self.select.hold_sync():  # options and value in one message: the page never sees a gap
+                self.select.options = labels
+                self.select.value = selected if selected in keys else None
         finally:
             self._quiet = False
         self._render_table(df)

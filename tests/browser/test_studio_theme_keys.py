@@ -199,6 +199,34 @@ def test_voila_700px(voila_server: str, browser: Any, pw: Any) -> None:
         ctx.close()
 
 
+def test_notebook7_studio(notebook7_server: str, page: Any, pw: Any) -> None:
+    """Notebook 7: the studio renders, wraps in its narrower page, generates, and its selected row reads."""
+    expect = pw.expect
+    page.goto(f"{notebook7_server}/notebooks/02_studio.ipynb", wait_until="domcontentloaded")
+    page.wait_for_function(KERNEL_IDLE_JS)
+    page.wait_for_timeout(1000)
+    print("Notebook 7 page errors before any cell ran:", page.errors)
+    before = list(page.errors)  # Notebook 7's own start-up errors, if any (not the studio's)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    studio = page.locator(".mnb-studio")
+    expect(studio).to_be_visible()
+    expect(page.locator(".jp-OutputArea-output", has_text="SUMMARY ")).to_be_visible()
+    page.wait_for_function(KERNEL_IDLE_JS)
+    _generate_one(page, pw, studio)
+    expect(studio.locator(".mnb-results-table tr.mnb-row")).to_have_count(2)
+    studio.scroll_into_view_if_needed()
+    studio.screenshot(path=str(artifact("studio_notebook7.png")))
+    expect(studio.locator(".mnb-results-table tr.mnb-selected")).to_have_count(1)
+    page.wait_for_timeout(500)
+    assert page.evaluate(CUT_BUTTONS_JS) == []
+    assert page.evaluate(OVERFLOW_JS) <= 1
+    contrast = page.evaluate(CONTRAST_JS, SELECTED_TD)
+    assert contrast is not None and contrast["ratio"] >= 4.5, contrast
+    studio.scroll_into_view_if_needed()
+    studio.screenshot(path=str(artifact("studio_notebook7.png")))
+    assert page.errors == before, page.errors
+
+
 APIIN_KEY = "sk-apiin-RIGHT-7f3a9c"
 USEAPI_KEY = "useapi-RIGHT-41b2d8"
 USEAPI_WRONG = "useapi-WRONG-00000"
@@ -278,7 +306,7 @@ def test_lab_a_key_stays_with_its_provider(lab_server: str, keys_nb: str, page: 
     provider.select_option("apiin")
     expect(status).to_contain_text("no key for apiin")
     _paste_key(studio, APIIN_KEY)
-    expect(status).to_contain_text("key for apiin entered")
+    expect(status).to_contain_text("key entered for apiin")
     expect(forget).to_be_visible()
 
     # switching to useapi: its styles need a key, and apiin's is not one of them
@@ -300,7 +328,7 @@ def test_lab_a_key_stays_with_its_provider(lab_server: str, keys_nb: str, page: 
 
     # back on apiin: its own key is still there; generate a song with it
     provider.select_option("apiin")
-    expect(status).to_contain_text("key for apiin entered")
+    expect(status).to_contain_text("key entered for apiin")
     _generate_one(page, pw, studio)
     provider.select_option("local")
     expect(forget).to_be_hidden()
