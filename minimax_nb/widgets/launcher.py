@@ -27,7 +27,7 @@ def _full() -> w.Layout:
 
 def _wrap(children: list[w.Widget]) -> w.HBox:
     """A row that wraps onto a second line in a narrow output instead of cutting its children."""
-    box = w.HBox(children, layout=w.Layout(flex_flow="row wrap", align_items="center", width="100%"))
+    box = w.HBox(children, layout=w.Layout(flex_flow="row wrap", align_items="center", width="98%"))
     box.add_class("mnb-wrap")
     return box
 
