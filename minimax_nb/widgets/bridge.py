@@ -13,7 +13,8 @@ threads run whatever the kernel does; the browser tests prove that the monitor m
   last flush to the batch listeners (once per flush, however many finished). So a row gets at most
   ``1 / interval`` updates a second, however fast the client reports; with more than ``rows_per_tick``
   (25) active runs the interval stretches in proportion, so a hundred jobs cannot flood the front end.
-- **One owner of widget writes**: only ``flush()`` (the ticker) calls the panels. Worker threads never
+- **One owner of widget writes**: only ``flush()`` (the ticker) calls the panels, holding ``ui_lock``,
+  which the studio's panels also hold in their event handlers (the kernel's thread). Worker threads never
   touch a widget: ``call(fn, on_done, on_error)`` runs ``fn`` in the pool and queues ``on_done``/``on_error``
   for the next flush; ``post(fn)`` queues any other widget write (a button callback's, say) the same way.
   Heavy work (measuring audio, building frames) belongs in ``fn``, off the ticker's path.
@@ -154,6 +155,10 @@ class Bridge:
         self._clock = clock
         self._lock = threading.RLock()
         self._flush_lock = threading.Lock()
+        #: Held while the ticker writes the panels (a whole flush); the studio's panels hold it in their
+        #: event handlers (the kernel's thread), so widget traits are never written from two threads at
+        #: once. Always taken before the bridge's own lock.
+        self.ui_lock = threading.RLock()
         self._clients: dict[tuple[Any, ...], ClientLike] = {}
         self._client_lock = threading.Lock()
         self._slots: dict[tuple[str, str | None], threading.Semaphore] = {}
@@ -268,7 +273,7 @@ class Bridge:
         """Run the queued callbacks (``call``/``post``), hand every changed (or still running) watched run
         to the listeners once, then the newly finished runs to the batch listeners; returns how many runs
         were handed out."""
-        with self._flush_lock:
+        with self._flush_lock, self.ui_lock:
             with self._lock:
                 inbox, self._inbox = self._inbox, []
             for fn in inbox:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import ipywidgets as w
@@ -69,6 +71,8 @@ class LyricsComposer(w.VBox):  # type: ignore[misc]
     def __init__(self, *, catalog: CatalogLike | None = None, provider: str = "local",
                  model: str | None = None, lyrics: str = "", title: str = "", style: str = "pop") -> None:
         self.catalog: CatalogLike = catalog or Catalog()
+        #: Held by the event handlers; the studio shares its bridge's ``ui_lock`` (see ``Bridge``).
+        self.ui_lock: AbstractContextManager[Any] = threading.RLock()
         self.provider = provider
         self.model = model
         self.spec: ModelSpec | None = None
@@ -179,20 +183,22 @@ class LyricsComposer(w.VBox):  # type: ignore[misc]
     # ------------------------------------------------------------------ internals
     def _guard(self, fn: Callable[[Any], None]) -> Callable[[Any], None]:
         def wrapped(arg: Any) -> None:
-            try:
-                fn(arg)
-            except Exception as e:
-                self.show_error(e, getattr(fn, "__name__", "callback").lstrip("_"))
+            with self.ui_lock:
+                try:
+                    fn(arg)
+                except Exception as e:
+                    self.show_error(e, getattr(fn, "__name__", "callback").lstrip("_"))
 
         return wrapped
 
     def _changed(self, change: Any = None) -> None:
-        try:
-            self._update_count()
-            for cb in list(self._listeners):
-                cb()
-        except Exception as e:
-            self.show_error(e, "checking the lyrics")
+        with self.ui_lock:
+            try:
+                self._update_count()
+                for cb in list(self._listeners):
+                    cb()
+            except Exception as e:
+                self.show_error(e, "checking the lyrics")
 
     def _update_count(self) -> None:
         n = _lyrics.char_count(self.lyrics.value)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 import ipywidgets as w
@@ -73,6 +75,8 @@ class Launcher(w.VBox):  # type: ignore[misc]
                  model: str | None = None, account: str | None = None, confirm_above: int = 3,
                  max_variants: int = 20, env: Mapping[str, str] | None = None) -> None:
         self.catalog: CatalogLike = catalog or Catalog()
+        #: Held by the event handlers; the studio shares its bridge's ``ui_lock`` (see ``Bridge``).
+        self.ui_lock: AbstractContextManager[Any] = threading.RLock()
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.confirm_above = confirm_above
         self._keys: dict[str, Secret] = {}  # per provider, in memory only; vars()/repr()/pickle hide them
@@ -246,10 +250,11 @@ class Launcher(w.VBox):  # type: ignore[misc]
     # ------------------------------------------------------------------ internals
     def _guard(self, fn: Callable[..., None]) -> Callable[..., None]:
         def wrapped(*args: Any) -> None:
-            try:
-                fn(*args)
-            except Exception as e:
-                self.show_error(e, getattr(fn, "__name__", "callback").lstrip("_").replace("_", " "))
+            with self.ui_lock:
+                try:
+                    fn(*args)
+                except Exception as e:
+                    self.show_error(e, getattr(fn, "__name__", "callback").lstrip("_").replace("_", " "))
 
         return wrapped
 

@@ -138,6 +138,9 @@ class Studio(w.VBox):  # type: ignore[misc]
         super().__init__([self.style, self.keys_js, header, top, self.monitor, bottom, self.errors],
                          layout=w.Layout(width="100%", border=f"1px solid {_html.BORDER}", padding="8px"))
         self.add_class("mnb-studio")
+        # the panels' event handlers (kernel thread) and the ticker's flush never write widgets at once
+        for panel in (self.launcher, self.composer, self.table):
+            panel.ui_lock = self.bridge.ui_lock
         self._on_target()
 
     # ------------------------------------------------------------------ API
@@ -182,10 +185,11 @@ class Studio(w.VBox):  # type: ignore[misc]
     # ------------------------------------------------------------------ internals
     def _guard(self, fn: Callable[..., Any], context: str) -> Callable[..., None]:
         def wrapped(*args: Any) -> None:
-            try:
-                fn(*args)
-            except Exception as e:
-                self.launcher.show_error(e, context)
+            with self.bridge.ui_lock:
+                try:
+                    fn(*args)
+                except Exception as e:
+                    self.launcher.show_error(e, context)
 
         return wrapped
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
@@ -85,6 +86,8 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
     def __init__(self, *, frame: Callable[[Sequence[Job]], pd.DataFrame] | None = None) -> None:
         self._frame_fn = frame or ledger_frame()
         self._lock = threading.RLock()
+        #: Held by the event handlers; the studio shares its bridge's ``ui_lock`` (see ``Bridge``).
+        self.ui_lock: AbstractContextManager[Any] = threading.RLock()
         self.jobs: dict[str, Job] = {}
         #: The variant number of a job (``local_id`` -> n) when it was one of several from one Generate.
         self.variants: dict[str, int] = {}
@@ -223,10 +226,11 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
     # ------------------------------------------------------------------ internals
     def _guard(self, fn: Callable[..., None]) -> Callable[..., None]:
         def wrapped(*args: Any) -> None:
-            try:
-                fn(*args)
-            except Exception as e:
-                self.errors.value = _html.error_box(e, "results table")
+            with self.ui_lock:
+                try:
+                    fn(*args)
+                except Exception as e:
+                    self.errors.value = _html.error_box(e, "results table")
 
         return wrapped
 

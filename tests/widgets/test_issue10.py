@@ -262,3 +262,39 @@ def test_colours_come_from_the_theme(module: str) -> None:
     bare = re.sub(r"var\(--[\w-]+,\s*#[0-9a-fA-F]{3,8}\)", "", text)
     fixed = set(re.findall(r"#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b", bare))
     assert fixed <= {"#fff", "#6366f1", "#ec4899"}, fixed
+
+
+def _held_elsewhere(lock: Any) -> bool:
+    """True when another thread holds ``lock`` (tried from a fresh thread, without waiting)."""
+    got: list[bool] = []
+
+    def probe() -> None:
+        ok = lock.acquire(blocking=False)
+        got.append(ok)
+        if ok:
+            lock.release()
+
+    t = threading.Thread(target=probe)
+    t.start()
+    t.join()
+    return not got[0]
+
+
+def test_the_ticker_and_the_event_handlers_never_write_at_once(comms, catalog, make_factory) -> None:  # type: ignore[no-untyped-def]
+    s = Studio("local", catalog=catalog, bridge=Bridge(make_factory(), ticker=False), frame=jobs_frame,
+               env={}, lyrics="[Verse]\nhello")
+    try:
+        lock = s.bridge.ui_lock
+        assert s.launcher.ui_lock is lock and s.composer.ui_lock is lock and s.table.ui_lock is lock
+        during_flush: list[bool] = []
+        s.bridge.add_listener(lambda run: during_flush.append(_held_elsewhere(lock)))
+        during_handler: list[bool] = []
+        s.launcher.on_change(lambda: during_handler.append(_held_elsewhere(lock)))
+        s.generate()
+        assert s.bridge.wait_idle(10)
+        assert during_flush and all(during_flush)  # the ticker holds it while it writes the panels
+        s.launcher.bitrate.value = 128000  # a front-end change: the handler runs under the same lock
+        assert during_handler and all(during_handler)
+        assert not _held_elsewhere(lock)  # and lets it go
+    finally:
+        s.close()
