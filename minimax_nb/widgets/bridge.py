@@ -9,9 +9,15 @@ threads run whatever the kernel does; the browser tests prove that the monitor m
   script, so a busy useapi account, post-moderation and hex audio behave the same in the studio.
 - Updates are *coalesced*: a worker only stores the latest state and marks the run dirty. One ticker
   thread calls ``flush()`` every ``interval`` seconds (default 0.25 s), which hands each changed or
-  still-running run to the listeners (the panels) once. So a row gets at most ``1 / interval`` updates a
-  second, however fast the client reports; with more than ``rows_per_tick`` (25) active runs the interval
-  stretches in proportion, so a hundred jobs cannot flood the front end.
+  still-running run to the listeners (the panels) once, then the batch of runs that finished since the
+  last flush to the batch listeners (once per flush, however many finished). So a row gets at most
+  ``1 / interval`` updates a second, however fast the client reports; with more than ``rows_per_tick``
+  (25) active runs the interval stretches in proportion, so a hundred jobs cannot flood the front end.
+- **One owner of widget writes**: only ``flush()`` (the ticker) calls the panels, holding ``ui_lock``,
+  which the studio's panels also hold in their event handlers (the kernel's thread). Worker threads never
+  touch a widget: ``call(fn, on_done, on_error)`` runs ``fn`` in the pool and queues ``on_done``/``on_error``
+  for the next flush; ``post(fn)`` queues any other widget write (a button callback's, say) the same way.
+  Heavy work (measuring audio, building frames) belongs in ``fn``, off the ticker's path.
 - Every exception (client, listener) is kept on the run or handed to ``on_error``: never swallowed.
 - API keys live in memory only (the client cache); they never appear in a repr.
 """
@@ -29,13 +35,9 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
-from minimax_nb.models import Job, MusicRequest
+from minimax_nb.models import Job, JobStatus, MusicRequest
 
 __all__ = ["Bridge", "ClientLike", "Run"]
-
-#: Widget-side states before/besides a job status.
-SUBMITTING = "submitting"
-ERROR = "error"
 
 
 class ClientLike(Protocol):
@@ -61,8 +63,12 @@ def default_client_factory(provider: str, **kwargs: Any) -> ClientLike:
 class Run:
     """One launched generation as the panels see it. Mutated only by the bridge, under its lock.
 
-    ``state`` is ``"submitting"``, a ``JobStatus`` value, or ``"error"`` (the client raised before a
-    final job existed; ``error`` says why). ``version`` increases at every change.
+    ``state`` is a ``JobStatus``: ``SUBMITTING`` until the client reports a job, then the job's status.
+    When the client raised instead of returning a job, ``refused`` is true (the request never became a
+    job: a bad key, a refused or unsent request), ``state`` is ``FAILED`` (or the last status the client
+    reported, e.g. ``AMBIGUOUS``, which is never written off), and ``error``/``exception`` say why.
+    ``watching`` is false after ``stop_watching`` (the job goes on; ``watch`` re-attaches it).
+    ``version`` increases at every change.
     """
 
     id: str
@@ -73,7 +79,8 @@ class Run:
     started: float
     variant: int = 1
     job: Job | None = None
-    state: str = SUBMITTING
+    state: JobStatus = JobStatus.SUBMITTING
+    refused: bool = False
     error: str | None = None
     exception: BaseException | None = None
     finished: float | None = None
@@ -90,6 +97,20 @@ class Run:
         """True once the bridge has finished with this run (final job, downloaded, or error)."""
         return self.finished is not None
 
+    @property
+    def active(self) -> bool:
+        """Still running in the background and watched (a stopped row is not counted as running)."""
+        return self.watching and not self.done
+
+    @property
+    def label(self) -> str:
+        """What the monitor's pill says: the status, ``"error"`` for a refused request, ``"unwatched"``."""
+        if self.refused and not self.state.is_open:
+            return "error"
+        if not self.watching and not self.done:
+            return "unwatched"
+        return self.state.value
+
     def elapsed(self, now: float) -> float:
         return (self.finished if self.finished is not None else now) - self.started
 
@@ -100,10 +121,11 @@ class Run:
         return min(0.99, self.elapsed(now) / max(self.expected_s, 1e-6))
 
     def __repr__(self) -> str:
-        return f"<Run {self.provider} {self.title!r} {self.state}>"
+        return f"<Run {self.provider} {self.title!r} {self.state.value}>"
 
 
 Listener = Callable[[Run], None]
+BatchListener = Callable[[list[Run]], None]
 
 
 _SALT = os.urandom(16)
@@ -133,6 +155,10 @@ class Bridge:
         self._clock = clock
         self._lock = threading.RLock()
         self._flush_lock = threading.Lock()
+        #: Held while the ticker writes the panels (a whole flush); the studio's panels hold it in their
+        #: event handlers (the kernel's thread), so widget traits are never written from two threads at
+        #: once. Always taken before the bridge's own lock.
+        self.ui_lock = threading.RLock()
         self._clients: dict[tuple[Any, ...], ClientLike] = {}
         self._client_lock = threading.Lock()
         self._slots: dict[tuple[str, str | None], threading.Semaphore] = {}
@@ -140,6 +166,9 @@ class Bridge:
         self._dirty: set[str] = set()
         self._notified: dict[str, int] = {}
         self._listeners: list[Listener] = []
+        self._batch_listeners: list[BatchListener] = []
+        self._finished: list[Run] = []
+        self._inbox: list[Callable[[], None]] = []
         self._futures: set[Future[Any]] = set()
         #: Active runs one flush interval serves before the interval stretches (see ``tick_interval``).
         self.rows_per_tick = 25
@@ -157,6 +186,21 @@ class Bridge:
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener(run)`` (from the ticker thread) when a run changed or is still running."""
         self._listeners.append(listener)
+
+    def add_batch_listener(self, listener: BatchListener) -> None:
+        """Call ``listener(runs)`` (from the ticker thread) once per flush with the runs that finished
+        since the last flush (never with an empty list)."""
+        self._batch_listeners.append(listener)
+
+    def post(self, fn: Callable[[], None]) -> None:
+        """Run ``fn()`` on the ticker at the next flush: the one thread that writes widget traits.
+
+        For callbacks that arrive on other threads (a button click on the kernel's thread, say) and
+        must change panels the ticker also changes. Exceptions go to ``on_error``.
+        """
+        with self._lock:
+            self._inbox.append(fn)
+        self._wake.set()
 
     @property
     def runs(self) -> list[Run]:
@@ -189,15 +233,17 @@ class Bridge:
 
     def call(self, fn: Callable[[], Any], on_done: Callable[[Any], None],
              on_error: Callable[[BaseException], None]) -> Future[Any]:
-        """Run ``fn()`` in the pool, then ``on_done(result)`` or ``on_error(exc)`` in that thread."""
+        """Run ``fn()`` in the pool; ``on_done(result)`` or ``on_error(exc)`` then runs on the ticker at
+        the next flush (never in the pool thread), so it may write widget traits."""
 
         def job() -> None:
             try:
                 result = fn()
             except BaseException as e:
-                on_error(e)
+                err = e
+                self.post(lambda: on_error(err))
                 return
-            on_done(result)
+            self.post(lambda: on_done(result))
 
         return self._track(self._pool.submit(job))
 
@@ -212,9 +258,29 @@ class Bridge:
             self._dirty.add(run_id)
         self._wake.set()
 
+    def watch(self, run_id: str) -> None:
+        """Feed a stopped run to the panels again (re-attach its row)."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None or run.watching:
+                return
+            run.watching = True
+            run.version += 1
+            self._dirty.add(run_id)
+        self._wake.set()
+
     def flush(self) -> int:
-        """Hand every changed (or still running) watched run to the listeners once; returns how many."""
-        with self._flush_lock:
+        """Run the queued callbacks (``call``/``post``), hand every changed (or still running) watched run
+        to the listeners once, then the newly finished runs to the batch listeners; returns how many runs
+        were handed out."""
+        with self._flush_lock, self.ui_lock:
+            with self._lock:
+                inbox, self._inbox = self._inbox, []
+            for fn in inbox:
+                try:
+                    fn()
+                except Exception as e:
+                    self._report(e, "updating the panels")
             with self._lock:
                 dirty, self._dirty = self._dirty, set()
                 todo = [r for r in self._runs.values()
@@ -223,12 +289,19 @@ class Bridge:
                 todo = [r for r in todo if self._notified.get(r.id) != r.version or not r.done]
                 for r in todo:
                     self._notified[r.id] = r.version
+                finished, self._finished = self._finished, []
             for run in todo:
                 for listener in list(self._listeners):
                     try:
                         listener(run)
                     except Exception as e:
                         self._report(e, f"updating the panels for {run.title!r}")
+            if finished:
+                for batch_listener in list(self._batch_listeners):
+                    try:
+                        batch_listener(finished)
+                    except Exception as e:
+                        self._report(e, f"adding {len(finished)} finished song(s) to the panels")
             return len(todo)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
@@ -238,8 +311,12 @@ class Bridge:
             with self._lock:
                 pending = [f for f in self._futures if not f.done()]
             if not pending:
-                self.flush()
-                return True
+                self.flush()  # runs the queued on_done callbacks, which may start more work
+                with self._lock:
+                    again = bool(self._inbox) or any(not f.done() for f in self._futures)
+                if not again:
+                    return True
+                continue
             if deadline is not None and time.monotonic() > deadline:
                 return False
             time.sleep(0.02)
@@ -260,7 +337,7 @@ class Bridge:
     def __repr__(self) -> str:  # never shows keys (they are only in the client cache)
         with self._lock:
             states = [r.state for r in self._runs.values()]
-        active = sum(1 for s in states if s in (SUBMITTING, "queued", "running"))
+        active = sum(1 for s in states if s.is_open)
         return f"<Bridge runs={len(states)} active={active}>"
 
     # ------------------------------------------------------------------ internals
@@ -308,11 +385,14 @@ class Bridge:
             # a late non-final state never moves a final job back
             if job is not None and not (run.job is not None and run.job.is_final and not job.is_final):
                 run.job = job
-                run.state = job.status.value
+                run.state = job.status
+            was_done = run.done
             for k, v in changes.items():
                 setattr(run, k, v)
             run.version += 1
             self._dirty.add(run.id)
+            if run.done and not was_done:
+                self._finished.append(run)
 
     def _work(self, run: Run, kwargs: dict[str, Any], slot: threading.Semaphore | None) -> None:
         try:
@@ -326,8 +406,11 @@ class Bridge:
                     slot.release()
             self._update(run, job, error=job.error, finished=self._clock())
         except BaseException as e:
-            self._update(run, None, state=ERROR, error=f"{type(e).__name__}: {e}", exception=e,
-                         finished=self._clock())
+            # the client raised instead of returning a job: an open state it reported (AMBIGUOUS: the
+            # create may have been taken) stays as it is, never written off; otherwise FAILED
+            state = run.state if run.job is not None and run.state.is_open else JobStatus.FAILED
+            self._update(run, None, state=state, refused=run.job is None, error=f"{type(e).__name__}: {e}",
+                         exception=e, finished=self._clock())
         finally:
             self._wake.set()
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import ipywidgets as w
@@ -13,10 +16,33 @@ from minimax_nb.providers.base import Issue, ModelSpec
 from minimax_nb.widgets import _html
 from minimax_nb.widgets._catalog import Catalog, CatalogLike
 
-__all__ = ["LyricsComposer", "count_level"]
+__all__ = ["LyricsComposer", "count_level", "widget_wording"]
 
 #: Share of the limit from which the count turns from "ok" to "near".
 NEAR = 0.9
+
+
+#: Python-argument advice in the validator's messages, as the studio's controls say it.
+_WIDGET_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"set instrumental=True or extra=\{'lyrics_optimizer': True\} to let the model write them"),
+     'write some lyrics, or tick "Instrumental (no vocals)" in the launcher'),
+    (re.compile(r"instrumental=True"), '"Instrumental (no vocals)"'),
+    (re.compile(r"style_id is required for (\S+) \(see styles\(\)\)"), r'pick a "Style id" for \1'),
+    (re.compile(r"\bstyle_id\b"), '"Style id"'),
+    (re.compile(r"\baudio_format\b"), '"Format"'),
+    (re.compile(r"\bsample_rate\b"), '"Sample rate"'),
+)
+_FIELD_LABELS = {"style_id": "Style id", "audio_format": "Format", "sample_rate": "Sample rate",
+                 "bitrate": "Bitrate", "lyrics": "Lyrics", "style": "Style", "title": "Title",
+                 "instrumental": "Instrumental", "model": "Model"}
+
+
+def widget_wording(field: str, message: str) -> tuple[str, str]:
+    """A validator finding ``(field, message)`` worded for the studio: the control's label instead of a
+    Python argument (``instrumental=True`` becomes the "Instrumental (no vocals)" checkbox)."""
+    for pattern, words in _WIDGET_WORDS:
+        message = pattern.sub(words, message)
+    return _FIELD_LABELS.get(field, field), message
 
 
 def count_level(count: int, limit: int | None) -> str:
@@ -45,6 +71,8 @@ class LyricsComposer(w.VBox):  # type: ignore[misc]
     def __init__(self, *, catalog: CatalogLike | None = None, provider: str = "local",
                  model: str | None = None, lyrics: str = "", title: str = "", style: str = "pop") -> None:
         self.catalog: CatalogLike = catalog or Catalog()
+        #: Held by the event handlers; the studio shares its bridge's ``ui_lock`` (see ``Bridge``).
+        self.ui_lock: AbstractContextManager[Any] = threading.RLock()
         self.provider = provider
         self.model = model
         self.spec: ModelSpec | None = None
@@ -77,6 +105,7 @@ class LyricsComposer(w.VBox):  # type: ignore[misc]
         self.accompaniment_button.on_click(self._guard(self._on_accompaniment))
         self.tag_button.on_click(self._guard(self._on_tag))
         self.lyrics.add_class("mnb-lyrics")
+        self.style_id.add_class("mnb-style-id")
         self.count.add_class("mnb-count-box")
         self.issues.add_class("mnb-issues-box")
         self.errors.add_class("mnb-errors")
@@ -145,7 +174,7 @@ class LyricsComposer(w.VBox):  # type: ignore[misc]
 
     def show_issues(self, issues: Sequence[Issue]) -> None:
         """Show validation findings (errors and warnings) as the validator worded them."""
-        self.issues.value = _html.issues_list((i.level, i.field, i.message) for i in issues)
+        self.issues.value = _html.issues_list((i.level, *widget_wording(i.field, i.message)) for i in issues)
 
     def show_error(self, exc: BaseException, context: str = "") -> None:
         """Show an exception from a callback in this panel."""
@@ -154,20 +183,22 @@ class LyricsComposer(w.VBox):  # type: ignore[misc]
     # ------------------------------------------------------------------ internals
     def _guard(self, fn: Callable[[Any], None]) -> Callable[[Any], None]:
         def wrapped(arg: Any) -> None:
-            try:
-                fn(arg)
-            except Exception as e:
-                self.show_error(e, getattr(fn, "__name__", "callback").lstrip("_"))
+            with self.ui_lock:
+                try:
+                    fn(arg)
+                except Exception as e:
+                    self.show_error(e, getattr(fn, "__name__", "callback").lstrip("_"))
 
         return wrapped
 
     def _changed(self, change: Any = None) -> None:
-        try:
-            self._update_count()
-            for cb in list(self._listeners):
-                cb()
-        except Exception as e:
-            self.show_error(e, "checking the lyrics")
+        with self.ui_lock:
+            try:
+                self._update_count()
+                for cb in list(self._listeners):
+                    cb()
+            except Exception as e:
+                self.show_error(e, "checking the lyrics")
 
     def _update_count(self) -> None:
         n = _lyrics.char_count(self.lyrics.value)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 import ipywidgets as w
@@ -25,6 +27,13 @@ def _full() -> w.Layout:
     return w.Layout(width="98%")
 
 
+def _wrap(children: list[w.Widget]) -> w.HBox:
+    """A row that wraps onto a second line in a narrow output instead of cutting its children."""
+    box = w.HBox(children, layout=w.Layout(flex_flow="row wrap", align_items="center", width="98%"))
+    box.add_class("mnb-wrap")
+    return box
+
+
 @dataclasses.dataclass(frozen=True)
 class LaunchSettings:
     """What the launcher says to run. ``api_key`` is ``None`` unless typed in (never in the repr)."""
@@ -37,22 +46,27 @@ class LaunchSettings:
     audio_format: str | None
     variants: int
     api_key: str | None = dataclasses.field(default=None, repr=False)
+    instrumental: bool = False
 
     def apply(self, request: MusicRequest) -> MusicRequest:
-        """``request`` with this launcher's model and output settings."""
+        """``request`` with this launcher's model, output settings and instrumental switch."""
         return request.replace(model=self.model, bitrate=self.bitrate, sample_rate=self.sample_rate,
-                               audio_format=self.audio_format)
+                               audio_format=self.audio_format,
+                               instrumental=self.instrumental or request.instrumental)
 
 
 class Launcher(w.VBox):  # type: ignore[misc]
     """Choose where and how to generate, then Generate.
 
     Only the values the chosen model allows are offered (from its ``ModelSpec``). The key status says where
-    the key comes from ("key from $APIIN_API_KEY"). A key typed in the Password field is read into a Python
-    attribute and the field is cleared at once, so the key never lands in saved widget state; the field
-    syncs only on Enter or when it loses focus (``continuous_update=False``), so a half-typed key is never
-    read. Generate is disabled while the request is invalid (``set_valid``) or a key is missing. Batches of
-    more than ``confirm_above`` songs ask for confirmation first.
+    the key comes from ("key from $APIIN_API_KEY"). Keys are kept **per provider**: a key typed while
+    apiin is chosen belongs to apiin and is never handed out for another provider (``api_key_for``). A key
+    typed in the Password field is read into a ``Secret`` held in Python and the field is cleared at once,
+    so the key never lands in saved widget state; the field syncs only on Enter or when it loses focus
+    (``continuous_update=False``), so a half-typed key is never read. ``key_rejected(provider, message)``
+    turns the status red with the provider's (scrubbed) message until a new key is given or a job
+    succeeds (``key_accepted``). Generate is disabled while the request is invalid (``set_valid``) or a
+    key is missing. Batches of more than ``confirm_above`` songs ask for confirmation first.
 
     ``on_generate(callback)`` registers ``callback(settings)``, called after Generate (and confirmation).
     """
@@ -61,9 +75,12 @@ class Launcher(w.VBox):  # type: ignore[misc]
                  model: str | None = None, account: str | None = None, confirm_above: int = 3,
                  max_variants: int = 20, env: Mapping[str, str] | None = None) -> None:
         self.catalog: CatalogLike = catalog or Catalog()
+        #: Held by the event handlers; the studio shares its bridge's ``ui_lock`` (see ``Bridge``).
+        self.ui_lock: AbstractContextManager[Any] = threading.RLock()
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.confirm_above = confirm_above
-        self._key = Secret(None)  # in memory only; vars()/repr()/pickle never show it
+        self._keys: dict[str, Secret] = {}  # per provider, in memory only; vars()/repr()/pickle hide them
+        self._rejected: dict[str, str] = {}  # provider -> the provider's (scrubbed) refusal
         self._valid = True
         self._invalid_reason = ""
         self._request: MusicRequest | None = None
@@ -83,10 +100,13 @@ class Launcher(w.VBox):  # type: ignore[misc]
         self.audio_format = w.Dropdown(options=[DEFAULT], value=DEFAULT, description="Format", layout=_full())
         self.key_status = w.HTML()
         self.key = w.Password(value="", description="API key", placeholder="paste, then Enter",
-                              continuous_update=False, layout=w.Layout(width="70%"))
+                              continuous_update=False,
+                              layout=w.Layout(flex="1 1 220px", width="auto", min_width="200px"))
         self.forget_key = w.Button(description="Forget key", layout=w.Layout(width="auto", display="none"))
         self.variants = w.BoundedIntText(value=1, min=1, max=max_variants, description="Variants",
                                          layout=w.Layout(width="180px"))
+        self.instrumental = w.Checkbox(value=False, description="Instrumental (no vocals)", indent=False,
+                                       layout=w.Layout(width="auto"))
         self.cost = w.HTML()
         self.generate = w.Button(description="Generate", button_style="primary", icon="music",
                                  layout=w.Layout(width="160px"))
@@ -102,11 +122,13 @@ class Launcher(w.VBox):  # type: ignore[misc]
                             ("mnb-generate", self.generate), ("mnb-variants", self.variants),
                             ("mnb-confirm", self.confirm), ("mnb-cancel", self.cancel),
                             ("mnb-confirm-box", self.confirm_box), ("mnb-cost", self.cost),
-                            ("mnb-errors", self.errors), ("mnb-launch-message", self.message)):
+                            ("mnb-errors", self.errors), ("mnb-launch-message", self.message),
+                            ("mnb-forget-key", self.forget_key), ("mnb-instrumental", self.instrumental)):
             widget.add_class(cls)
         self.provider.observe(self._guard(self._on_provider), names="value")
         self.model.observe(self._guard(self._on_model), names="value")
-        for ctl in (self.account, self.bitrate, self.sample_rate, self.audio_format, self.variants):
+        for ctl in (self.account, self.bitrate, self.sample_rate, self.audio_format, self.variants,
+                    self.instrumental):
             ctl.observe(self._guard(self._on_setting), names="value")
         self.key.observe(self._guard(self._on_key), names="value")
         self.forget_key.on_click(self._guard(self._on_forget))
@@ -115,8 +137,9 @@ class Launcher(w.VBox):  # type: ignore[misc]
         self.cancel.on_click(self._guard(self._on_cancel))
         super().__init__([
             w.HTML("<b>Generate</b>"), self.provider, self.model, self.account, self.bitrate,
-            self.sample_rate, self.audio_format, self.key_status, w.HBox([self.key, self.forget_key]),
-            w.HBox([self.variants, self.cost], layout=w.Layout(align_items="center")),
+            self.sample_rate, self.audio_format, self.instrumental, self.key_status,
+            _wrap([self.key, self.forget_key]),
+            _wrap([self.variants, self.cost]),
             self.generate, self.confirm_box, self.message, self.errors,
         ], layout=w.Layout(width="100%"))
         self.add_class("mnb-launcher")
@@ -125,15 +148,44 @@ class Launcher(w.VBox):  # type: ignore[misc]
     # ------------------------------------------------------------------ API
     @property
     def api_key(self) -> str | None:
-        """The key typed into this launcher (kept in memory only), or ``None``."""
-        return self._key.get()
+        """The key typed into this launcher for the chosen provider (kept in memory only), or ``None``."""
+        return self.api_key_for(self.provider.value)
 
-    def set_api_key(self, key: str | None) -> None:
-        """Give a key from code (e.g. from ``getpass``); it is kept in memory only."""
-        self._key = Secret(key.strip() if key and key.strip() else None)
+    def api_key_for(self, provider: str) -> str | None:
+        """The key given for ``provider`` (never another provider's), or ``None``."""
+        if provider == LOCAL:
+            return None
+        secret = self._keys.get(provider)
+        return secret.get() if secret is not None else None
+
+    def set_api_key(self, key: str | None, provider: str | None = None) -> None:
+        """Give a key from code (e.g. from ``getpass``) for ``provider`` (default: the chosen one); it is
+        kept in memory only, and only ever used for that provider."""
+        provider = provider or self.provider.value
+        if provider == LOCAL:
+            return
+        key = key.strip() if key and key.strip() else None
+        if key is None:
+            self._keys.pop(provider, None)
+        else:
+            self._keys[provider] = Secret(key)
+        self._rejected.pop(provider, None)  # a new key has not been refused yet
         self._refresh_key_status()
         self._refresh_generate()
         self._emit_change()  # e.g. useapi's styles can load now
+
+    def key_rejected(self, provider: str, message: str) -> None:
+        """The provider refused the key (an ``AuthenticationError``): show its message in red.
+
+        ``message`` must already be scrubbed of the key (the client's errors are); it is escaped here.
+        """
+        self._rejected[provider] = message or "the key was refused"
+        self._refresh_key_status()
+
+    def key_accepted(self, provider: str) -> None:
+        """A request with ``provider``'s key was answered: the status loses its red refusal."""
+        if self._rejected.pop(provider, None) is not None:
+            self._refresh_key_status()
 
     def spec(self) -> ModelSpec | None:
         """The chosen model's spec."""
@@ -150,15 +202,18 @@ class Launcher(w.VBox):  # type: ignore[misc]
             provider=self.provider.value, model=self.model.value or None,
             account=self.account.value.strip() or None, bitrate=opt(self.bitrate.value),
             sample_rate=opt(self.sample_rate.value), audio_format=opt(self.audio_format.value),
-            variants=int(self.variants.value), api_key=self.api_key)
+            variants=int(self.variants.value), api_key=self.api_key,
+            instrumental=bool(self.instrumental.value))
 
-    def key_source(self) -> str | None:
-        """Where the key comes from: ``"entered"``, ``"$ENV_NAME"``, ``"none needed"``, or ``None``."""
-        if self.provider.value == LOCAL:
+    def key_source(self, provider: str | None = None) -> str | None:
+        """Where ``provider``'s key (default: the chosen provider's) comes from: ``"entered"``,
+        ``"$ENV_NAME"``, ``"none needed"``, or ``None``."""
+        provider = provider or self.provider.value
+        if provider == LOCAL:
             return "none needed"
-        if self.api_key:
+        if self.api_key_for(provider):
             return "entered"
-        env_key = self.catalog.env_key(self.provider.value)
+        env_key = self.catalog.env_key(provider)
         if env_key and self.env.get(env_key):
             return f"${env_key}"
         return None
@@ -195,10 +250,11 @@ class Launcher(w.VBox):  # type: ignore[misc]
     # ------------------------------------------------------------------ internals
     def _guard(self, fn: Callable[..., None]) -> Callable[..., None]:
         def wrapped(*args: Any) -> None:
-            try:
-                fn(*args)
-            except Exception as e:
-                self.show_error(e, getattr(fn, "__name__", "callback").lstrip("_").replace("_", " "))
+            with self.ui_lock:
+                try:
+                    fn(*args)
+                except Exception as e:
+                    self.show_error(e, getattr(fn, "__name__", "callback").lstrip("_").replace("_", " "))
 
         return wrapped
 
@@ -246,7 +302,7 @@ class Launcher(w.VBox):  # type: ignore[misc]
             return
         # read the key into Python, then clear the field at once: widget state never keeps it
         self.key.value = ""
-        self.set_api_key(value)
+        self.set_api_key(value, self.provider.value)
 
     def _on_forget(self, _: Any) -> None:
         self.set_api_key(None)
@@ -255,30 +311,37 @@ class Launcher(w.VBox):  # type: ignore[misc]
         provider = self.provider.value
         env_key = self.catalog.env_key(provider)
         src = self.key_source()
+        rejected = self._rejected.get(provider)
         if src == "none needed":
-            text, colour = "no key needed (offline emulator)", "#15803d"
+            text, colour = "no key needed (offline emulator)", _html.OK
+        elif rejected is not None:
+            where = "the key you entered" if src == "entered" else f"the key from {src}" if src else "the key"
+            text, colour = f"{provider} refused {where}: {rejected}", _html.BAD
         elif src == "entered":
-            text, colour = "key entered in this session (kept in memory, never saved)", "#15803d"
+            text = f"key entered for {provider} in this session (kept in memory, never saved)"
+            colour = _html.OK
         elif src:
-            text, colour = f"key from {src}", "#15803d"
+            text, colour = f"key from {src}", _html.OK
         else:
             hint = f"set ${env_key} or " if env_key else ""
-            text, colour = f"no key: {hint}paste one below", "#b91c1c"
-        self.key_status.value = f'<span style="color:{colour}">{_html.esc(text)}</span>'
+            text, colour = f"no key for {provider}: {hint}paste one below", _html.BAD
+        state = "rejected" if rejected is not None and src != "none needed" else ("ok" if src else "missing")
+        self.key_status.value = (f'<span class="mnb-key-{state}" style="color:{colour}">'
+                                 f"{_html.esc(text)}</span>")
         self.key.layout.display = "none" if provider == LOCAL else ""
-        self.forget_key.layout.display = "" if self.api_key else "none"
+        self.forget_key.layout.display = "" if provider != LOCAL and self.api_key else "none"
 
     def _refresh_cost(self) -> None:
         try:
             one = self.estimate()
         except Exception as e:  # an invalid model etc.: no estimate, but say why
-            self.cost.value = f'<span style="color:#6b7280">cost: {_html.esc(e)}</span>'
+            self.cost.value = f'<span style="color:{_html.MUTED}">cost: {_html.esc(e)}</span>'
             return
         n = int(self.variants.value)
         if self.provider.value == LOCAL:
-            self.cost.value = '<span style="color:#6b7280">free (offline emulator)</span>'
+            self.cost.value = f'<span style="color:{_html.MUTED}">free (offline emulator)</span>'
         elif one is None:
-            self.cost.value = '<span style="color:#6b7280">cost: unknown</span>'
+            self.cost.value = f'<span style="color:{_html.MUTED}">cost: unknown</span>'
         else:
             self.cost.value = (f'<span title="estimate">≈ ${one * n:.2f}'
                                f'{f" ({n} × ${one:.2f})" if n > 1 else ""}</span>')
@@ -315,7 +378,7 @@ class Launcher(w.VBox):  # type: ignore[misc]
 
     def _on_cancel(self, _: Any) -> None:
         self.confirm_box.layout.display = "none"
-        self.message.value = '<span style="color:#6b7280">batch cancelled</span>'
+        self.message.value = f'<span style="color:{_html.MUTED}">batch cancelled</span>'
         self._refresh_generate()
 
     def _fire(self) -> None:

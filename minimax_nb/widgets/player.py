@@ -30,7 +30,7 @@ class Player(w.VBox):  # type: ignore[misc]
 
     def __init__(self) -> None:
         self.job: Job | None = None
-        self.heading = w.HTML("<b>Player</b> <span style='color:#6b7280'>(nothing selected)</span>")
+        self.heading = w.HTML(f"<b>Player</b> <span style='color:{_html.MUTED}'>(nothing selected)</span>")
         self.audio = w.Audio(value=b"", format="mp3", autoplay=False, loop=False, controls=True,
                              layout=w.Layout(width="100%"))
         self.cover = w.Image(value=b"", format="png", layout=w.Layout(width="120px", height="120px",
@@ -61,7 +61,7 @@ class Player(w.VBox):  # type: ignore[misc]
         self.job = job
         self.errors.value = ""
         if job is None:
-            self.heading.value = "<b>Player</b> <span style='color:#6b7280'>(nothing selected)</span>"
+            self.heading.value = f"<b>Player</b> <span style='color:{_html.MUTED}'>(nothing selected)</span>"
             self.audio.layout.display = "none"
             self.audio.value = b""
             for h in (self.facts, self.lyrics, self.link, self.cover_card):
@@ -93,11 +93,11 @@ class Player(w.VBox):  # type: ignore[misc]
             self.audio.value = b""
             self.audio.layout.display = "none"
             why = "no audio file" if job.status.value == "completed" else f"job {job.status.value}"
-            self.link.value = f"<span style='color:#6b7280'>{_html.esc(why)}</span>"
+            self.link.value = f"<span style='color:{_html.MUTED}'>{_html.esc(why)}</span>"
         if job.error:
             facts.append(("error", job.error))
         self.facts.value = "<table style='font-size:12px;line-height:1.3'>" + "".join(
-            f"<tr><td style='color:#6b7280;padding-right:8px;vertical-align:top'>{_html.esc(k)}</td>"
+            f"<tr><td style='color:{_html.MUTED};padding-right:8px;vertical-align:top'>{_html.esc(k)}</td>"
             f"<td style='word-break:break-all'>{_html.esc(v)}</td></tr>"
             for k, v in facts if v not in (None, "")) + "</table>"
         lyr = job.lyrics or job.request.lyrics

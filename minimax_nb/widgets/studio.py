@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
+from minimax_nb.errors import AuthenticationError, redact
 from minimax_nb.models import Job, JobStatus
 from minimax_nb.providers.base import errors_only
 from minimax_nb.widgets import _html
@@ -25,6 +26,21 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["Studio", "default_provider", "studio"]
+
+#: Ctrl+Enter (Cmd+Enter) in the lyrics box clicks Generate. Shown once per page as a JavaScript output
+#: (JupyterLab, Notebook 7 and Voila run it; the studio works without it). Capturing the key before
+#: JupyterLab sees it keeps Ctrl+Enter from running the cell instead.
+CTRL_ENTER_JS = """(() => {
+  if (window.__mnbCtrlEnter) return; window.__mnbCtrlEnter = true;
+  document.addEventListener('keydown', (e) => {
+    if (!(e.ctrlKey || e.metaKey) || e.key !== 'Enter' || !e.target || !e.target.closest) return;
+    if (!e.target.closest('.mnb-lyrics')) return;
+    const studio = e.target.closest('.mnb-studio');
+    const button = studio && studio.querySelector('button.mnb-generate');
+    e.preventDefault(); e.stopPropagation();
+    if (button && !button.disabled) { e.target.blur(); setTimeout(() => button.click(), 30); }
+  }, true);
+})();"""
 
 DEMO_LYRICS = ("[Verse]\nCity lights are humming low\nEvery window tells a story\n\n"
                "[Chorus]\nSing it loud, sing it slow\n")
@@ -61,7 +77,8 @@ class Studio(w.VBox):  # type: ignore[misc]
                  env: Mapping[str, str] | None = None, **client_kwargs: Any) -> None:
         self.catalog: CatalogLike = catalog or Catalog()
         self.client_kwargs = dict(client_kwargs)
-        self.client_kwargs.pop("api_key", None)  # a key argument goes to the launcher (memory only)
+        self.client_kwargs.pop("api_key", None)  # a key argument goes to the launcher (memory only),
+        # for the provider it was given with only
         api_key = client_kwargs.get("api_key")
         provider = provider or default_provider(self.catalog, env)
         self.bridge = bridge or Bridge(client_factory)
@@ -75,7 +92,8 @@ class Studio(w.VBox):  # type: ignore[misc]
         s = self.launcher.settings()
         self.composer = LyricsComposer(catalog=self.catalog, provider=s.provider, model=s.model,
                                        lyrics=lyrics, title=title, style=style)
-        self.monitor = JobMonitor(on_stop=self.bridge.stop_watching)
+        self.monitor = JobMonitor(on_stop=self.bridge.stop_watching, on_watch=self.bridge.watch,
+                                  post=self.bridge.post)
         ledger = self.client_kwargs.get("ledger")
         if frame is None:
             frame = jobs_frame if ledger is False or ledger == "off" else ledger_frame(ledger)
@@ -93,28 +111,36 @@ class Studio(w.VBox):  # type: ignore[misc]
         self.errors.add_class("mnb-errors")
         self._finished: set[str] = set()
         self._session = uuid.uuid4().hex[:8]
-        self._styles_requested: set[str] = set()
+        self._styles_requested: set[tuple[str, str]] = set()
+        self._variants: dict[str, int] = {}  # run id -> variant number
         self.composer.on_change(self.revalidate)
         self.launcher.on_change(self._on_target)
         self.launcher.on_generate(self._guard(self._launch, "starting the generation"))
         self.table.on_select(self.player.show)
         self.bridge.add_listener(self._on_run)
+        self.bridge.add_batch_listener(self._on_finished)
         header = w.HTML("<div style='font-size:18px;font-weight:700'>minimax_nb studio</div>"
-                        "<div style='color:#6b7280;font-size:12px'>write, generate, watch, compare, listen"
-                        " — jobs run in the background, the kernel stays free</div>")
-        left = w.VBox([self.composer], layout=w.Layout(width="58%"))
-        right = w.VBox([self.launcher], layout=w.Layout(width="40%"))
-        bottom_left = w.VBox([self.table], layout=w.Layout(width="58%"))
-        bottom_right = w.VBox([self.player], layout=w.Layout(width="40%"))
-        super().__init__([
-            header,
-            w.HBox([left, right], layout=w.Layout(justify_content="space-between", width="100%")),
-            self.monitor,
-            w.HBox([bottom_left, bottom_right],
-                   layout=w.Layout(justify_content="space-between", width="100%")),
-            self.errors,
-        ], layout=w.Layout(width="100%", border="1px solid #e5e7eb", padding="8px"))
+                        f"<div style='color:{_html.MUTED};font-size:12px'>write, generate, watch, compare, "
+                        "listen — jobs run in the background, the kernel stays free · Ctrl+Enter in the "
+                        "lyrics generates</div>")
+        self.style = w.HTML(_html.THEME_CSS, layout=w.Layout(display="none"))
+        self.keys_js = w.Output(layout=w.Layout(display="none"))
+        self._add_ctrl_enter()
+        # two columns that wrap into one below ~720 px: each has a basis and may grow, never a fixed %
+        left = w.VBox([self.composer], layout=w.Layout(flex="3 1 400px", min_width="0"))
+        right = w.VBox([self.launcher], layout=w.Layout(flex="2 1 300px", min_width="0"))
+        bottom_left = w.VBox([self.table], layout=w.Layout(flex="3 1 420px", min_width="0"))
+        bottom_right = w.VBox([self.player], layout=w.Layout(flex="2 1 300px", min_width="0"))
+        top = w.HBox([left, right], layout=w.Layout(flex_flow="row wrap", width="100%"))
+        bottom = w.HBox([bottom_left, bottom_right], layout=w.Layout(flex_flow="row wrap", width="100%"))
+        top.add_class("mnb-wrap")
+        bottom.add_class("mnb-wrap")
+        super().__init__([self.style, self.keys_js, header, top, self.monitor, bottom, self.errors],
+                         layout=w.Layout(width="100%", border=f"1px solid {_html.BORDER}", padding="8px"))
         self.add_class("mnb-studio")
+        # the panels' event handlers (kernel thread) and the ticker's flush never write widgets at once
+        for panel in (self.launcher, self.composer, self.table):
+            panel.ui_lock = self.bridge.ui_lock
         self._on_target()
 
     # ------------------------------------------------------------------ API
@@ -159,12 +185,21 @@ class Studio(w.VBox):  # type: ignore[misc]
     # ------------------------------------------------------------------ internals
     def _guard(self, fn: Callable[..., Any], context: str) -> Callable[..., None]:
         def wrapped(*args: Any) -> None:
-            try:
-                fn(*args)
-            except Exception as e:
-                self.launcher.show_error(e, context)
+            with self.bridge.ui_lock:
+                try:
+                    fn(*args)
+                except Exception as e:
+                    self.launcher.show_error(e, context)
 
         return wrapped
+
+    def _add_ctrl_enter(self) -> None:
+        try:
+            from IPython.display import Javascript
+
+            self.keys_js.append_display_data(Javascript(CTRL_ENTER_JS))  # type: ignore[no-untyped-call]
+        except Exception:  # no IPython: no shortcut, the button still works
+            pass
 
     def _on_bridge_error(self, exc: BaseException, context: str) -> None:
         self.errors.value = _html.error_box(exc, context)
@@ -179,30 +214,44 @@ class Studio(w.VBox):  # type: ignore[misc]
         self.revalidate()
 
     def _load_styles(self, provider: str) -> None:
-        """useapi: fill the style dropdown from ``client.styles()`` in the background (once)."""
-        if not self.catalog.has_styles(provider) or provider in self._styles_requested:
+        """useapi: fill the style dropdown from ``client.styles()`` in the background (once per key).
+
+        Only ``provider``'s own key (typed for it, or its environment variable) is used: a key typed
+        for another provider never leaves for this one.
+        """
+        if not self.catalog.has_styles(provider):
             return
-        if self.launcher.key_source() is None:
+        source = self.launcher.key_source(provider)
+        if source is None:
             self.composer.style_id.options = [("(needs a key to load styles)", "")]
             return
-        self._styles_requested.add(provider)
         s = self.launcher.settings()
+        key = self.launcher.api_key_for(provider)
+        token = (provider, source)
+        if token in self._styles_requested:
+            return
+        self._styles_requested.add(token)
         kwargs = dict(self.client_kwargs)
-        if s.account:
+        if s.account and s.provider == provider:
             kwargs["account"] = s.account
-        if s.api_key:
-            kwargs["api_key"] = s.api_key
+        if key:
+            kwargs["api_key"] = key
 
         def fetch() -> Any:
             client = self.bridge._client(provider, kwargs)
             return client.styles()  # type: ignore[attr-defined]
 
         def failed(e: BaseException) -> None:
-            self._styles_requested.discard(provider)
+            self._styles_requested.discard(token)
             self.composer.style_id.options = [("(styles failed to load)", "")]
-            self.composer.show_error(e, "loading useapi styles")
+            if isinstance(e, AuthenticationError):  # the key status says it, in red, beside the key
+                self.launcher.key_rejected(provider, redact(str(e), [key]))
+                return
+            self.composer.show_error(e, f"loading {provider} styles")
 
         def loaded(styles: Any) -> None:
+            self.launcher.key_accepted(provider)
+            self.composer.errors.value = ""
             self.composer.set_styles(styles)
             self.revalidate()
 
@@ -223,17 +272,25 @@ class Studio(w.VBox):  # type: ignore[misc]
 
     def _load_history(self, _: Any = None) -> None:
         self.history_button.disabled = True
+        shown = set(self.table.jobs)
 
-        def done(jobs: list[Job]) -> None:
-            n = self.table.add_many(jobs)
+        def work() -> tuple[list[Job], pd.DataFrame | None]:  # a worker: reads the ledger, builds rows
+            new = [j for j in self.load_history() if j.local_id not in shown]
+            return new, (self.table.prepare(new) if new else None)
+
+        def done(result: tuple[list[Job], pd.DataFrame | None]) -> None:
+            new, rows = result
+            new = [j for j in new if j.local_id not in self.table.jobs]
+            if new and rows is not None:
+                self.table.merge(new, rows[rows["key"].isin([j.local_id for j in new])])
             self.history_button.disabled = False
-            self.history_button.description = f"earlier jobs (+{n})"
+            self.history_button.description = f"earlier jobs (+{len(new)})"
 
         def failed(e: BaseException) -> None:
             self.history_button.disabled = False
             self.table.errors.value = _html.error_box(e, "loading earlier jobs")
 
-        self.bridge.call(self.load_history, done, failed)
+        self.bridge.call(work, done, failed)
 
     def _launch(self, s: LaunchSettings) -> list[Run]:
         request = s.apply(self.composer.request())
@@ -249,27 +306,55 @@ class Studio(w.VBox):  # type: ignore[misc]
             # plain client's in another cell) hand out the same ids; the download cache, keyed by id,
             # would then return the other song. A folder per studio keeps the files apart.
             kwargs["download_dir"] = Path("minimax_nb_audio") / f"studio-{self._session}"
-        runs = [self.bridge.launch(s.provider, request, model=s.model, account=s.account, api_key=s.api_key,
+        key = self.launcher.api_key_for(s.provider)  # this provider's own key, or None (env / local)
+        runs = [self.bridge.launch(s.provider, request, model=s.model, account=s.account, api_key=key,
                                    client_kwargs=kwargs, expected_s=expected,
                                    per_account_limit=limit, variant=i + 1 if s.variants > 1 else 1)
                 for i in range(s.variants)]
+        if len(runs) > 1:  # variants of one Generate: numbered in the table and the Play list
+            for r in runs:
+                self._variants[r.id] = r.variant
         plural = "s" if len(runs) > 1 else ""
-        self.launcher.message.value = (f"<span style='color:#15803d'>started {len(runs)} generation{plural} "
-                                       f"on {_html.esc(s.provider)}</span>")
+        self.launcher.message.value = (f"<span style='color:{_html.OK}'>started {len(runs)} "
+                                       f"generation{plural} on {_html.esc(s.provider)}</span>")
         return runs
 
     def _on_run(self, run: Run) -> None:
-        """Bridge listener (ticker thread): update the monitor; finished jobs go to results and player."""
+        """Bridge listener (ticker thread): update the monitor row of ``run``."""
         self.monitor.update(run)
-        if run.done and run.id not in self._finished and run.job is not None:
+
+    def _on_finished(self, runs: list[Run]) -> None:
+        """Bridge batch listener (ticker thread, once per flush): the key status learns the answers; the
+        finished jobs' frame rows are built in a worker (measuring audio is slow), then join the table in
+        one batch on the ticker; the first completed song goes to the player."""
+        jobs: list[Job] = []
+        variants: dict[str, int] = {}
+        for run in runs:
+            if run.id in self._finished:
+                continue
             self._finished.add(run.id)
-            job = run.job
-            self.table.add(job)
-            if job.status is JobStatus.COMPLETED and (self.player.job is None or
-                                                      self.player.job.status is not JobStatus.COMPLETED):
-                self.table.select_job(job)  # drives the player
-        elif run.done and run.id not in self._finished:
-            self._finished.add(run.id)
+            if isinstance(run.exception, AuthenticationError):
+                self.launcher.key_rejected(run.provider, redact(str(run.exception),
+                                                                [self.launcher.api_key_for(run.provider)]))
+            elif run.job is not None:
+                self.launcher.key_accepted(run.provider)  # the provider took the key
+            if run.job is not None:
+                jobs.append(run.job)
+                if run.id in self._variants:
+                    variants[run.job.local_id] = self._variants[run.id]
+        if not jobs:
+            return
+
+        def merged(rows: pd.DataFrame) -> None:
+            self.table.merge(jobs, rows, variants)
+            done = [j for j in jobs if j.status is JobStatus.COMPLETED]
+            if done and (self.player.job is None or self.player.job.status is not JobStatus.COMPLETED):
+                self.table.select_job(done[0])  # drives the player
+
+        def failed(e: BaseException) -> None:
+            self.table.errors.value = _html.error_box(e, "building the results rows")
+
+        self.bridge.call(lambda: self.table.prepare(jobs), merged, failed)
 
 
 def studio(provider: str | None = None, **client_kwargs: Any) -> Studio:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
@@ -17,11 +19,14 @@ if TYPE_CHECKING:
 __all__ = ["ResultsTable", "jobs_frame", "ledger_frame"]
 
 #: Columns shown when the frame has them, in this order.
-SHOWN = ("title", "provider", "status", "style", "latency_s", "generation_s", "measured_duration_s",
-         "reported_duration_s", "loudness_lufs", "tempo_bpm")
+SHOWN = ("title", "variant", "provider", "status", "style", "latency_s", "generation_s",
+         "measured_duration_s", "reported_duration_s", "loudness_lufs", "tempo_bpm")
 #: Short headings for the table.
 LABELS = {"latency_s": "latency s", "generation_s": "gen. s", "measured_duration_s": "length s",
-          "reported_duration_s": "length s", "loudness_lufs": "LUFS", "tempo_bpm": "BPM"}
+          "reported_duration_s": "length s", "loudness_lufs": "LUFS", "tempo_bpm": "BPM", "variant": "v"}
+#: Column widths in pixels (the header buttons and the table cells share them, so they line up).
+WIDTHS = {"title": 190, "variant": 34, "provider": 80, "status": 96, "style": 170}
+NUMBER_WIDTH = 78
 #: Numeric columns offered by the chart, when present.
 CHART_METRICS = ("latency_s", "generation_s", "measured_duration_s", "reported_duration_s", "loudness_lufs",
                  "tempo_bpm")
@@ -80,7 +85,12 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
 
     def __init__(self, *, frame: Callable[[Sequence[Job]], pd.DataFrame] | None = None) -> None:
         self._frame_fn = frame or ledger_frame()
+        self._lock = threading.RLock()
+        #: Held by the event handlers; the studio shares its bridge's ``ui_lock`` (see ``Bridge``).
+        self.ui_lock: AbstractContextManager[Any] = threading.RLock()
         self.jobs: dict[str, Job] = {}
+        #: The variant number of a job (``local_id`` -> n) when it was one of several from one Generate.
+        self.variants: dict[str, int] = {}
         self.df: pd.DataFrame | None = None
         self._order: list[str] = []
         self._quiet = False
@@ -88,7 +98,14 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         self.sort_by = w.Dropdown(options=["(added)"], value="(added)", description="Sort by",
                                   layout=w.Layout(width="240px"))
         self.ascending = w.ToggleButton(value=True, description="↑ ascending", layout=w.Layout(width="120px"))
-        self.table = w.HTML()
+        self.table = w.HTML(layout=w.Layout(width="max-content", min_width="100%"))
+        #: Clickable column headings: a click sorts by that column, a second click reverses the order.
+        self.header = w.HBox([], layout=w.Layout(width="max-content", flex_flow="row nowrap"))
+        self.header.add_class("mnb-thead")
+        self._scroll = w.VBox([self.header, self.table], layout=w.Layout(
+            width="100%", overflow="auto hidden", align_items="flex-start"))
+        self._scroll.add_class("mnb-scroll")
+        self._header_cols: list[str] = []
         self.select = w.Select(options=[], rows=4, description="Play", layout=w.Layout(width="98%"))
         self.metric = w.Dropdown(options=[], description="Chart", layout=w.Layout(width="240px"))
         self.chart = w.HTML()
@@ -103,15 +120,46 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         self.metric.observe(self._guard(self._render_chart), names="value")
         self.select.observe(self._guard(self._on_select), names="value")
         title = w.HBox([w.HTML("<b>Results</b>&nbsp;"), self.tools], layout=w.Layout(align_items="center"))
-        super().__init__([title, w.HBox([self.sort_by, self.ascending]), self.table,
-                          self.select, self.metric, self.chart, self.errors], layout=w.Layout(width="100%"))
+        sort_row = w.HBox([self.sort_by, self.ascending], layout=w.Layout(flex_flow="row wrap"))
+        sort_row.add_class("mnb-wrap")
+        super().__init__([title, sort_row, self._scroll, self.select, self.metric, self.chart, self.errors],
+                         layout=w.Layout(width="100%", min_width="0"))
         self.add_class("mnb-results")
 
     # ------------------------------------------------------------------ API
-    def add(self, job: Job) -> None:
+    def add(self, job: Job, variant: int | None = None) -> None:
         """Add (or replace) a job and rebuild the frame."""
-        self.jobs[job.local_id] = job
-        self.refresh()
+        with self._lock:
+            self.jobs[job.local_id] = job
+            if variant:
+                self.variants[job.local_id] = variant
+            self.refresh()
+
+    def prepare(self, jobs: Sequence[Job]) -> pd.DataFrame:
+        """The frame rows of ``jobs`` alone (measuring their audio when the frame does). Touches no widget:
+        the studio runs it in a worker thread, then hands the result to ``merge`` on the ticker."""
+        return self._frame_fn(list(jobs))
+
+    def merge(self, jobs: Sequence[Job], rows: pd.DataFrame,
+              variants: Mapping[str, int] | None = None) -> None:
+        """Add ``jobs`` with their ready-made frame ``rows`` (from ``prepare``): the rows already shown are
+        kept as they are, only the new ones join (one re-render for the whole batch)."""
+        import pandas as pd
+
+        try:
+            with self._lock:
+                for j in jobs:
+                    self.jobs[j.local_id] = j
+                self.variants.update(variants or {})
+                new_keys = set(rows[KEY].astype(str)) if len(rows) else set()
+                if self.df is None or not len(self.df):
+                    df = rows.reset_index(drop=True)
+                else:
+                    old = self.df[~self.df[KEY].astype(str).isin(new_keys)]
+                    df = pd.concat([old, rows], ignore_index=True) if len(rows) else old
+                self._set_frame(df)
+        except Exception as e:
+            self.errors.value = _html.error_box(e, "adding results")
 
     def set_jobs(self, jobs: Sequence[Job]) -> None:
         """Show exactly ``jobs``."""
@@ -130,22 +178,31 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
     def refresh(self) -> None:
         """Rebuild the frame from the jobs (errors show in the panel)."""
         try:
-            self.df = self._frame_fn(list(self.jobs.values()))
-            cols = [c for c in SHOWN if c in self.df.columns]
-            metrics = [c for c in CHART_METRICS if c in self.df.columns]
-            with self.hold_trait_notifications():
-                if list(self.sort_by.options) != ["(added)", *cols]:
-                    old = self.sort_by.value
-                    self.sort_by.options = ["(added)", *cols]
-                    self.sort_by.value = old if old in cols else "(added)"
-                metrics = [c for c in metrics if bool(self.df[c].notna().any())]
-                if list(self.metric.options) != metrics:
-                    old_m = self.metric.value
-                    self.metric.options = metrics
-                    self.metric.value = old_m if old_m in metrics else (metrics[0] if metrics else None)
-            self._render()
+            with self._lock:
+                self._set_frame(self._frame_fn(list(self.jobs.values())))
         except Exception as e:
             self.errors.value = _html.error_box(e, "building the results table")
+
+    def _set_frame(self, df: pd.DataFrame) -> None:
+        """Show ``df`` (the variant numbers this table knows fill its ``variant`` column)."""
+        if self.variants:
+            known = df[KEY].astype(str).map(lambda k: self.variants.get(k))
+            df = df.assign(variant=known.where(known.notna(), df["variant"]) if "variant" in df.columns
+                           else known)
+        self.df = df
+        cols = [c for c in SHOWN if c in df.columns]
+        metrics = [c for c in CHART_METRICS if c in df.columns]
+        with self.hold_trait_notifications():
+            if list(self.sort_by.options) != ["(added)", *cols]:
+                old = self.sort_by.value
+                self.sort_by.options = ["(added)", *cols]
+                self.sort_by.value = old if old in cols else "(added)"
+            metrics = [c for c in metrics if bool(df[c].notna().any())]
+            if list(self.metric.options) != metrics:
+                old_m = self.metric.value
+                self.metric.options = metrics
+                self.metric.value = old_m if old_m in metrics else (metrics[0] if metrics else None)
+        self._render()
 
     def on_select(self, callback: Callable[[Job], None]) -> None:
         """Call ``callback(job)`` when the user picks a row."""
@@ -169,12 +226,48 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
     # ------------------------------------------------------------------ internals
     def _guard(self, fn: Callable[..., None]) -> Callable[..., None]:
         def wrapped(*args: Any) -> None:
-            try:
-                fn(*args)
-            except Exception as e:
-                self.errors.value = _html.error_box(e, "results table")
+            with self.ui_lock:
+                try:
+                    fn(*args)
+                except Exception as e:
+                    self.errors.value = _html.error_box(e, "results table")
 
         return wrapped
+
+    def sort_by_header(self, column: str) -> None:
+        """What a click on a column heading does: sort by it; the same heading again reverses the order."""
+        if column not in list(self.sort_by.options):
+            return
+        if self.sort_by.value == column:
+            self.ascending.value = not self.ascending.value
+        else:
+            self.sort_by.value = column
+
+    def _render_header(self, cols: list[str], widths: list[int]) -> None:
+        sort = self.sort_by.value
+        arrow = " ▲" if self.ascending.value else " ▼"
+        if self._header_cols != cols or len(self.header.children) != len(cols):
+            buttons = []
+            for c, px in zip(cols, widths, strict=True):
+                b = w.Button(layout=w.Layout(width=f"{px}px", min_width=f"{px}px", height="24px", margin="0"),
+                             tooltip=f"sort by {LABELS.get(c, c)}")
+                b.add_class("mnb-th")
+                b.add_class(f"mnb-th-{c}")
+                b.on_click(self._guard(lambda _b, col=c: self.sort_by_header(col)))
+                buttons.append(b)
+            old = self.header.children
+            self.header.children = tuple(buttons)
+            for b in old:
+                b.close()
+            self._header_cols = list(cols)
+        for c, b in zip(cols, self.header.children, strict=True):
+            text = f"{LABELS.get(c, c)}{arrow if c == sort else ''}"
+            if b.description != text:
+                b.description = text
+            if c == sort:
+                b.add_class("mnb-th-sorted")
+            else:
+                b.remove_class("mnb-th-sorted")
 
     def _on_direction(self, change: Any = None) -> None:
         self.ascending.description = "↑ ascending" if self.ascending.value else "↓ descending"
@@ -184,6 +277,8 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         """The shown columns present in ``df`` that hold at least one value (one length column)."""
         cols = [c for c in SHOWN if c in df.columns and (c in ("title", "provider", "status")
                                                           or bool(df[c].notna().any()))]
+        if "variant" in cols and not bool((df["variant"].fillna(1).astype(float) > 1).any()):
+            cols.remove("variant")  # one song per Generate: no variant column
         if "measured_duration_s" in cols and "reported_duration_s" in cols:
             cols.remove("reported_duration_s")
         return cols
@@ -193,9 +288,14 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         keys = [str(k) for k in df[KEY]]
         sel = self.select.value
         rows = [[None if _isna(v) else v for v in r] for r in df[cols].itertuples(index=False, name=None)]
-        sort = self.sort_by.value if self.sort_by.value != "(added)" else None
+        if "variant" in cols:
+            i = cols.index("variant")
+            rows = [[*r[:i], None if r[i] is None else f"v{int(str(r[i]).split('.')[0])}", *r[i + 1:]]
+                    for r in rows]
+        widths = [WIDTHS.get(c, NUMBER_WIDTH) for c in cols]
+        self._render_header(cols, widths)
         self.table.value = _html.table(cols, rows, selected=keys.index(sel) if sel in keys else None,
-                                       sort_by=sort, ascending=bool(self.ascending.value), labels=LABELS)
+                                       labels=LABELS, widths=widths, header=False)
 
     def _render(self, change: Any = None) -> None:
         df = self.sorted_frame()
@@ -206,14 +306,19 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         selected = self.select.value
         labels = []
         records: list[dict[Any, Any]] = df.to_dict("records")
+        numbered = "variant" in df.columns and bool((df["variant"].fillna(1).astype(float) > 1).any())
         for i, (key, d) in enumerate(zip(keys, records, strict=True)):
             title = d.get("title")
             title = "untitled" if _isna(title) or not title else title
+            v = d.get("variant")
+            if numbered and not _isna(v) and v is not None:
+                title = f"{title} (v{int(v)})"
             labels.append((f"{i + 1}. {title} — {d.get('provider', '')} — {d.get('status', '')}", key))
         self._quiet = True  # re-listing the rows is not the user picking one
         try:
-            self.select.options = labels
-            self.select.value = selected if selected in keys else None
+            with self.select.hold_sync():  # options and value in one message: the page never sees a gap
+                self.select.options = labels
+                self.select.value = selected if selected in keys else None
         finally:
             self._quiet = False
         self._render_table(df)

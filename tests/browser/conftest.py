@@ -96,6 +96,25 @@ def lab_server(nb_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 @pytest.fixture(scope="module")
+def notebook7_server(nb_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Notebook 7 (``jupyter notebook``) serving the same folder."""
+    if not HAVE_CHROMIUM:
+        pytest.skip(SKIP_REASON)
+    pytest.importorskip("notebook")
+    home = tmp_path_factory.mktemp("nb7home")
+
+    def cmd(port: int) -> list[str]:
+        return [sys.executable, "-m", "notebook", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+                f"--port={port}", "--port-retries=0", f"--ServerApp.root_dir={nb_dir}",
+                "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+                "--JupyterNotebookApp.expose_app_in_browser=True"]
+
+    proc, base = start_server(cmd, "/api/status", isolated_env(home), home / "server.log")
+    yield base
+    _stop(proc)
+
+
+@pytest.fixture(scope="module")
 def voila_server(nb_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not HAVE_CHROMIUM:
         pytest.skip(SKIP_REASON)

@@ -53,7 +53,8 @@ def test_client_errors_are_kept_on_the_run(make_factory) -> None:  # type: ignor
     try:
         run = bridge.launch("apiin", MusicRequest(lyrics="la"))
         assert bridge.wait_idle(10)
-        assert run.state == "error" and run.done
+        # issue 10: the state is a JobStatus; "refused" says no job ever existed ("error" is the pill label)
+        assert run.state is JobStatus.FAILED and run.refused and run.label == "error" and run.done
         assert run.error == "RuntimeError: no <route> to host"
         assert isinstance(run.exception, RuntimeError)
     finally:

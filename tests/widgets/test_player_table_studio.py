@@ -78,13 +78,18 @@ def test_table_sorts_selects_and_charts(comms, tmp_path) -> None:  # type: ignor
     assert [r for r in t.sorted_frame()["title"]] == ["B", "A", "C"]  # as added
     t.sort_by.value = "latency_s"
     assert list(t.sorted_frame()["title"]) == ["A", "C", "B"]
-    assert "latency s ▲" in t.table.value
+    # issue 10: the headings are buttons above the table (a click sorts), the arrow is on them
+    headings = [b.description for b in t.header.children]
+    assert "latency s ▲" in headings
     t.ascending.value = False
-    assert list(t.sorted_frame()["title"]) == ["B", "C", "A"] and "▼" in t.table.value
+    assert list(t.sorted_frame()["title"]) == ["B", "C", "A"]
+    assert "latency s ▼" in [b.description for b in t.header.children]
     assert [label.split(". ", 1)[1].split(" — ")[0] for label, _ in t.select.options] == ["B", "C", "A"]
     t.select.value = jobs[1].local_id  # the user picks "A"
     assert picked == [jobs[1]]
-    assert "background:#dbeafe" in t.table.value.split("<td", 1)[0] or "#dbeafe" in t.table.value
+    # issue 10: the selected row is styled by the theme-aware stylesheet, through its class
+    assert 'class="mnb-row mnb-selected"' in t.table.value and t.table.value.count("mnb-selected") == 1
+    assert "<td title=\"A\">A</td>" in t.table.value.split("mnb-selected", 1)[1].split("</tr>", 1)[0]
     assert t.metric.value == "latency_s" and "30.0 s" in t.chart.value and "10.0 s" in t.chart.value
 
 
