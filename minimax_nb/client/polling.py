@@ -58,6 +58,8 @@ class PollingPolicy(Protocol):
 
     def next_delay(self, elapsed: float) -> float | None: ...
 
+    def queued_delay(self, elapsed: float) -> float | None: ...
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PollPolicy:
@@ -136,6 +138,11 @@ class PollPolicy:
             if t > elapsed + 1e-9:
                 return t - elapsed
         return None
+
+    def queued_delay(self, elapsed: float) -> float | None:
+        """The wait while the provider says the job is still queued (``elapsed`` since the submit):
+        for a fixed schedule, the same as ``next_delay``."""
+        return self.next_delay(elapsed)
 
     def scaled(self, factor: float) -> PollPolicy:
         """A copy with every duration multiplied by ``factor`` (``1/speed`` for an emulator)."""
@@ -261,6 +268,9 @@ class LearnedPolicy:
         head: before the learned range, one read every ``head`` seconds (catches jobs that finish early).
         tail_cap: after the range, the gap grows x1.5 from the last one up to ``tail_cap``, then stays.
         timeout: seconds (from the anchor) before ``wait()`` gives up.
+        queue_interval: seconds between reads while the provider says the job is queued (see
+            ``queued_delay``): the generation's start, where the schedule is re-anchored, is then
+            known to within it.
         scale: the factor ``scaled()`` applied: the schedule is built in real seconds (``timeout /
             scale``), then multiplied by it.
     """
@@ -276,13 +286,15 @@ class LearnedPolicy:
     head: float = 20.0
     tail_cap: float = 5.0
     timeout: float = 900.0
+    queue_interval: float = 2.0
     scale: float = 1.0
     _times: tuple[float, ...] = dataclasses.field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
         if ((self.reads is not None and self.reads < 1) or self.max_mean_reads < 1
                 or not 0 <= self.low_q < self.high_q <= 1 or self.resolution <= 0
-                or self.head <= 0 or self.tail_cap <= 0 or self.timeout <= 0 or self.scale <= 0):
+                or self.head <= 0 or self.tail_cap <= 0 or self.timeout <= 0 or self.scale <= 0
+                or self.queue_interval <= 0):
             raise ValueError("reads >= 1, 0 <= low_q < high_q <= 1, and positive resolution, head, "
                              "tail_cap and timeout are required")
         object.__setattr__(self, "_times", tuple(round(t * self.scale, 6) for t in self._schedule()))
@@ -351,6 +363,14 @@ class LearnedPolicy:
             return None
         i = bisect.bisect_right(self._times, elapsed + 1e-9)
         return None if i >= len(self._times) else self._times[i] - elapsed
+
+    def queued_delay(self, elapsed: float) -> float | None:
+        """The wait while the provider says the job is still queued (``elapsed`` since the submit): a
+        read every ``queue_interval`` (scaled), so the start that re-anchors the schedule is known
+        to within that; ``None`` at the timeout."""
+        if elapsed >= self.timeout:
+            return None
+        return min(self.queue_interval * self.scale, self.timeout - elapsed)
 
     def scaled(self, factor: float) -> LearnedPolicy:
         """A copy whose whole schedule (and timeout) is multiplied by ``factor`` (``1/speed`` for an

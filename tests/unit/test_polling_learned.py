@@ -98,6 +98,15 @@ def test_next_delay_walks_the_poll_times() -> None:
     assert policy.next_delay(mid) == pytest.approx(seen[4] - mid)
 
 
+def test_queued_delay_reads_often_while_queued_so_the_start_is_known() -> None:
+    policy = LearnedPolicy(timeout=120, queue_interval=2)
+    assert policy.queued_delay(0) == 2 and policy.queued_delay(119) == pytest.approx(1)
+    assert policy.queued_delay(120) is None
+    assert policy.scaled(0.1).queued_delay(0) == pytest.approx(0.2)
+    fixed = PollPolicy()
+    assert fixed.queued_delay(3) == fixed.next_delay(3)  # a user's fixed schedule is kept as it is
+
+
 def test_scaled_shrinks_the_whole_schedule() -> None:
     base = LearnedPolicy(GenerationTimes.fit(_mixed(4, 200)))
     fast = base.scaled(0.1)
@@ -125,7 +134,8 @@ def test_detection_stats_by_hand() -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{"reads": 0}, {"head": 0}, {"tail_cap": 0}, {"timeout": 0},
-                                    {"low_q": 0.5, "high_q": 0.5}, {"resolution": 0}])
+                                    {"low_q": 0.5, "high_q": 0.5}, {"resolution": 0},
+                                    {"queue_interval": 0}])
 def test_invalid_learned_policies_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         LearnedPolicy(**kwargs)  # type: ignore[arg-type]
