@@ -35,7 +35,8 @@ class Row:
             self.ratio = self.value / self.baseline
 
     def line(self) -> str:
-        base = "" if self.baseline is None else f"   baseline {fmt(self.baseline)} {self.unit} ({self.baseline_label})"
+        base = ("" if self.baseline is None
+                else f"   baseline {fmt(self.baseline)} {self.unit} ({self.baseline_label})")
         ratio = "" if self.ratio is None else f"   ratio {self.ratio:.2f}"
         goal = "" if not self.goal else f"   goal {self.goal}: {'met' if self.met else 'NOT met'}"
         return f"{self.figure}: {fmt(self.value)} {self.unit}{base}{ratio}{goal}"

@@ -27,9 +27,10 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import math
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from minimax_nb.models import JobStatus
 
@@ -264,7 +265,9 @@ class LearnedPolicy:
             latency for a given number of reads: densest where completions are likeliest, none in gaps
             between modes); consecutive reads never closer than ``resolution``. ``None``: the fewest
             that meet ``goal_p50``/``goal_p95`` (seconds) on the learned distribution while the mean
-            reads per job stay within ``max_mean_reads`` (else as many as that budget allows).
+            reads per job stay within ``max_mean_reads`` (else as many as that budget allows). The
+            default 8.5 leaves room for the reads while a job is queued (``queued_delay``) within a
+            total of 10 per job.
         head: before the learned range, one read every ``head`` seconds (catches jobs that finish early).
         tail_cap: after the range, the gap grows x1.5 from the last one up to ``tail_cap``, then stays.
         timeout: seconds (from the anchor) before ``wait()`` gives up.
@@ -279,7 +282,7 @@ class LearnedPolicy:
     reads: int | None = None
     goal_p50: float = 0.8
     goal_p95: float = 2.5
-    max_mean_reads: float = 10.0
+    max_mean_reads: float = 8.5
     low_q: float = 0.0
     high_q: float = 1.0
     resolution: float = 0.5
@@ -310,8 +313,10 @@ class LearnedPolicy:
         for n in range(2, 61):
             times = self._build(values, n)
             stats = _stats(times, values)
-            if stats.mean_reads > self.max_mean_reads and best is not None:
-                break
+            if stats.mean_reads > self.max_mean_reads:
+                if best is None:
+                    best = ((math.inf, math.inf), times)
+                continue
             if stats.p50 <= self.goal_p50 and stats.p95 <= self.goal_p95:
                 return times
             if best is None or (stats.p95, stats.p50) < best[0]:
@@ -432,30 +437,78 @@ def _stats(reads: Sequence[float], finish_times: Iterable[float]) -> DetectionSt
                           mean_reads=sum(counts) / len(counts), p95_reads=_quantile(counts_sorted, 0.95))
 
 
+_POLICY_CACHE: dict[tuple[object, ...], tuple[float, LearnedPolicy]] = {}
+#: seconds a learned policy is reused (while the ledger holds the same number of jobs)
+POLICY_TTL = 60.0
+
+
+def _durations_from_rows(rows: Sequence[Sequence[Any]], model: str | None) -> list[float]:
+    from minimax_nb.ledger import ROW_COLUMNS
+
+    i_state, i_model, i_sub, i_start, i_fin = (ROW_COLUMNS.index(c) for c in (
+        "state", "model", "submitted_us", "started_us", "finished_us"))
+    out: list[float] = []
+    for r in rows:
+        if r[i_state] != JobStatus.COMPLETED.value or r[i_fin] is None or r[i_sub] is None:
+            continue
+        if model is not None and r[i_model] != model:
+            continue
+        start = r[i_start] if r[i_start] is not None and r[i_start] > r[i_sub] else r[i_sub]
+        d = (r[i_fin] - start) / 1e6
+        if d > 0:
+            out.append(d)
+    return out
+
+
+def _learned_durations(ledger: Any, provider: str, model: str | None) -> tuple[list[float], list[float]]:
+    """(this model's durations, the provider's), oldest first; empty when the ledger cannot tell."""
+    try:
+        rows = ledger.rows(provider)
+    except AttributeError:  # a ledger-like without flat rows: whole jobs
+        jobs = ledger.jobs(provider)
+        every = [d for d in map(job_duration, jobs) if d is not None]
+        mine = [d for j in jobs if (j.model or j.request.model) == model
+                and (d := job_duration(j)) is not None] if model else every
+        return mine, every
+    every = _durations_from_rows(rows, None)
+    return (_durations_from_rows(rows, model) if model else every), every
+
+
 def policy_for(provider: str, model: str | None, ledger: Ledger | None, *, speed: float = 1.0,
                timeout: float = 900.0, limit: int = 500) -> LearnedPolicy:
     """The schedule for a new job of ``provider``/``model`` when the user gave no ``PollPolicy``.
 
-    Learned from ``ledger``'s finished jobs of that provider (the model's own when it has at least five,
-    else the provider's), with the documented 50–60 s as the prior. The result is in real seconds, like
-    ``PollPolicy()``: scale it by ``1/speed`` for an emulator as any policy. Past jobs of an emulator ran
-    at ``speed``, so their durations are multiplied by ``speed`` first. A ledger that cannot be read
-    gives the prior alone.
+    Learned from ``ledger``'s completed jobs of that provider (the model's own when it has at least
+    five, else the provider's; the last ``limit``), with the documented 50–60 s as the prior. The result
+    is in real seconds, like ``PollPolicy()``: scale it by ``1/speed`` for an emulator as any policy.
+    Past jobs of an emulator ran at ``speed``, so their durations are multiplied by ``speed`` first. A
+    ledger that cannot be read gives the prior alone. A result is reused for ``POLICY_TTL`` seconds
+    while the ledger holds the same number of jobs (building one reads the ledger's rows).
     """
     if speed <= 0:
         raise ValueError("speed must be positive")
-    jobs: list[Job] = []
+    key: tuple[object, ...] = ()
     if ledger is not None:
         try:
-            jobs = ledger.jobs(provider)
+            size = len(ledger)
+            where: object = ledger.path if ledger.path is not None else id(ledger)
+            key = (where, size, provider, model, speed, timeout, limit)
+            hit = _POLICY_CACHE.get(key)
+            if hit is not None and hit[0] > time.monotonic():
+                return hit[1]
+            mine, every = _learned_durations(ledger, provider, model)
         except Exception:  # a closed or broken ledger must not stop a submit: poll on the prior
-            jobs = []
-    times = GenerationTimes.from_jobs(jobs, model, limit=limit) if model else GenerationTimes()
-    if model is None or times.observed < 5:
-        times = GenerationTimes.from_jobs(jobs, None, limit=limit)
-    if speed != 1.0:
-        times = GenerationTimes(tuple(s * speed for s in times.samples), times.prior, times.prior_weight)
-    return LearnedPolicy(times=times, timeout=timeout)
+            mine = every = []
+    else:
+        mine = every = []
+    chosen = mine if model is not None and len(mine) >= 5 else every
+    chosen = [d * speed for d in chosen[-limit:]]
+    policy = LearnedPolicy(times=GenerationTimes.fit(chosen, limit=limit), timeout=timeout)
+    if key:
+        if len(_POLICY_CACHE) > 256:
+            _POLICY_CACHE.clear()
+        _POLICY_CACHE[key] = (time.monotonic() + POLICY_TTL, policy)
+    return policy
 
 
 # --------------------------------------------------------------------------------------------------

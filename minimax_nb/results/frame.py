@@ -183,7 +183,7 @@ def build_frame_from_rows(rows: Sequence[Sequence[Any]],
 
 
 #: ``results()`` measures new files on a process pool from this many on (fewer: one after another)
-PARALLEL_MIN: Final = 8
+PARALLEL_MIN: Final = 16
 
 
 def _measure_one(candidates: Sequence[tuple[str, int | None]],

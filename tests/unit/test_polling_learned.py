@@ -164,6 +164,13 @@ def test_policy_for_learns_from_the_ledger(tmp_path: object) -> None:
         assert policy_for("useapi", None, ledger).times.observed == 0
         sped = policy_for("aimlapi", "music-2.0", ledger, speed=10)
         assert sped.times.samples[0] == pytest.approx(learned.times.samples[0] * 10)
+        assert policy_for("aimlapi", "music-2.0", ledger) is learned  # reused while nothing changed
+        ledger.record_many([_job(31, queued=25, n=500 + i) for i in range(5)] +  # timed from the start
+                           [_job(70, model="other", n=600 + i) for i in range(5)])
+        again = policy_for("aimlapi", "music-2.0", ledger)
+        assert again is not learned and again.times.observed == 125
+        assert again.times.samples.count(31.0) == 5
+        assert policy_for("aimlapi", "other", ledger).times.samples == (70.0,) * 5  # its own, once >= 5
     # a closed ledger cannot stop a submit: the prior
     assert policy_for("aimlapi", None, ledger).times.observed == 0
 
