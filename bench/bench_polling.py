@@ -75,9 +75,8 @@ async def on_emulator(speed: float, jobs: int, generation: str, policy: PollingP
     import httpx
 
     from minimax_nb.emulator import DEFAULT_KEY, Emulator
-    from minimax_nb.emulator.engine import Timing
-
     from minimax_nb.emulator import engine as engine_mod
+    from minimax_nb.emulator.engine import Timing
 
     scaled = policy.scaled(1 / speed)
     delays: list[float] = []
