@@ -200,7 +200,7 @@ class GenerationTimes:
 
     samples: tuple[float, ...] = ()
     prior: tuple[float, float] = PRIOR_RANGE
-    prior_weight: int = 20
+    prior_weight: int = 10
 
     def __post_init__(self) -> None:
         lo, hi = self.prior
@@ -214,7 +214,7 @@ class GenerationTimes:
 
     @classmethod
     def fit(cls, durations: Iterable[float], *, prior: tuple[float, float] = PRIOR_RANGE,
-            prior_weight: int = 20, limit: int = 500) -> GenerationTimes:
+            prior_weight: int = 10, limit: int = 500) -> GenerationTimes:
         """The distribution of the last ``limit`` of ``durations`` (oldest first) with the prior."""
         kept = [d for d in durations if math.isfinite(d) and d > 0]
         return cls(tuple(kept[-limit:]), prior, prior_weight)
