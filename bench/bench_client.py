@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
+from _common import Row
 
 from minimax_nb.client import AsyncMusicClient, MusicClient
 from minimax_nb.models import Job, JobStatus, MusicRequest
@@ -56,10 +57,8 @@ async def per_call_us_async(fn: Callable[[], object], n: int, rounds: int = 5) -
     return statistics.median(times)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--reads", type=int, default=3000)
-    n = ap.parse_args().reads
+def measure(n: int) -> tuple[float, float, float, float]:
+    """(bare sync, ours sync, bare async, ours async) microseconds per status read."""
     job = Job(provider="aimlapi", request=MusicRequest(lyrics="[Verse]\nbench", style="bench style text"),
               id="gen-1", status=JobStatus.RUNNING)
 
@@ -87,6 +86,22 @@ def main() -> None:
         return base, ours
 
     base_async, ours_async = asyncio.run(run_async())
+    return base_sync, ours_sync, base_async, ours_async
+
+
+def run(quick: bool = False) -> list[Row]:
+    base_sync, ours_sync, base_async, ours_async = measure(500 if quick else 3000)
+    return [Row("MusicClient.get, one status read (mocked transport)", ours_sync, "µs", base_sync,
+                "bare httpx.Client.get", ""),
+            Row("AsyncMusicClient.get, one status read (mocked transport)", ours_async, "µs", base_async,
+                "bare httpx.AsyncClient.get", "")]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reads", type=int, default=3000)
+    n = ap.parse_args().reads
+    base_sync, ours_sync, base_async, ours_async = measure(n)
 
     print(f"status read, {n} reads x 5 rounds (median of round means)")
     print(f"  sync : bare httpx {base_sync:7.1f} us   MusicClient.get      {ours_sync:7.1f} us   "

@@ -1,4 +1,5 @@
-"""Ledger speed: 100,000 jobs -> DataFrame, and the cost of one status-change write.
+"""Ledger speed: 100,000 jobs -> DataFrame, and the cost of one status-change write; first results()
+measuring synth songs one after another and on a process pool.
 
     .venv/bin/python bench/bench_ledger.py [--jobs 100000] [--writes 2000]
 
@@ -22,9 +23,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd
+from _common import Row, print_rows
 
 from minimax_nb.ledger import Ledger
 from minimax_nb.models import Job, JobStatus, MusicRequest
+from minimax_nb.results.frame import build_frame
 
 PROVIDERS = ("useapi", "aimlapi", "apiin", "minimax", "local")
 STYLES = ("synth-pop", "lo-fi hip hop", "acoustic folk", "drum and bass", "orchestral", "jazz trio")
@@ -75,11 +78,11 @@ def main() -> None:
             print(f"fill: {args.jobs:,} jobs in one transaction: {fill:.2f} s "
                   f"({fill / args.jobs * 1e6:.1f} µs/job); file {os.path.getsize(path) / 1e6:.1f} MB")
 
-            df = led.to_dataframe(measure=True)
+            df = build_frame(led, measure=True)
             assert len(df) == args.jobs
-            t_frame = best(lambda: led.to_dataframe(measure=True))
+            t_frame = best(lambda: build_frame(led, measure=True))
             t_rows = best(led.rows)
-            print(f"to_dataframe({args.jobs:,} jobs): {t_frame:.3f} s  (of which reading SQLite rows "
+            print(f"results({args.jobs:,} jobs): {t_frame:.3f} s  (of which reading SQLite rows "
                   f"{t_rows:.3f} s)  goal <= 1 s: {'met' if t_frame <= 1.0 else 'NOT met'}")
 
             # the baseline: the same rows and columns as plain dicts -> DataFrame, nothing else
@@ -87,7 +90,7 @@ def main() -> None:
                      for row in df.astype(object).itertuples(index=False, name=None)]
             t_base = best(lambda: pd.DataFrame(dicts))
             print(f"baseline pd.DataFrame(list of {len(dicts):,} dicts x {len(df.columns)} columns): "
-                  f"{t_base:.3f} s  -> to_dataframe / baseline = {t_frame / t_base:.2f}x")
+                  f"{t_base:.3f} s  -> results / baseline = {t_frame / t_base:.2f}x")
 
         # status-change writes on a file ledger: each is one BEGIN IMMEDIATE transaction + a history row
         with Ledger(Path(tmp) / "writes.sqlite") as led:
@@ -118,19 +121,11 @@ def main() -> None:
             show("record: to a final status", timed(led.record, done))
 
         if args.songs:
-            bench_measure(Path(tmp), args.songs)
+            print_rows(bench_measure(Path(tmp), args.songs))
 
 
-def bench_measure(tmp: Path, songs: int) -> None:
-    """results() on a ledger of synth songs: first (decode + measure), then cached."""
-    try:
-        from minimax_nb.synth import PRESETS, encode, render
-    except ImportError:  # pragma: no cover
-        print("measure: minimax_nb.synth not available, skipped")
-        return
-    import hashlib
-
-    from minimax_nb.results.frame import build_frame
+def make_songs(tmp: Path, songs: int) -> tuple[list[Path], float]:
+    from minimax_nb.synth import PRESETS, encode, render
 
     names = list(PRESETS)
     lyrics = "[Verse]\nHello world here we go\nSinging in the rain today\n[Chorus]\nSing it loud\nAll night"
@@ -142,23 +137,52 @@ def bench_measure(tmp: Path, songs: int) -> None:
         path = tmp / f"song{i}.mp3"
         path.write_bytes(encode(song, "mp3", bitrate=128000))
         paths.append(path)
-    for workers in (1, 4):
-        with Ledger(tmp / f"measure-{workers}.sqlite") as led:
+    return paths, total_s
+
+
+def bench_measure(tmp: Path, songs: int) -> list[Row]:
+    """First results() on a ledger of synth songs: one after another, then on a process pool."""
+    import hashlib
+
+    paths, total_s = make_songs(tmp, songs)
+    timings: dict[str, float] = {}
+    for label, workers in (("serial", 1), ("pool", None)):
+        with Ledger(tmp / f"measure-{label}.sqlite") as led:
             for i, path in enumerate(paths):
                 data = path.read_bytes()
-                job = Job(provider="local", request=MusicRequest(lyrics=lyrics), status=JobStatus.COMPLETED,
+                job = Job(provider="local", request=MusicRequest(lyrics="la"), status=JobStatus.COMPLETED,
                           local_id=f"m{i}")
                 led.record(job)
                 led.record_audio(job, path, hashlib.sha256(data).hexdigest(), len(data))
             t = time.perf_counter()
-            build_frame(led, workers=workers)
-            first = time.perf_counter() - t
+            build_frame(led, workers=workers)  # workers=None: the default (a pool when many)
+            timings[label] = time.perf_counter() - t
             t = time.perf_counter()
             build_frame(led, workers=workers)
-            cached = time.perf_counter() - t
-        label = f"{workers} thread{'s' if workers > 1 else ''}"
-        print(f"measure {songs} MP3 songs ({total_s:.0f} s of audio), {label}: first results() "
-              f"{first:.2f} s ({total_s / first:.0f}x real time), cached {cached * 1000:.1f} ms")
+            timings[label + " cached"] = time.perf_counter() - t
+    return [
+        Row(f"first results() measuring {songs} MP3 songs ({total_s:.0f} s of audio), default (process pool)",
+            timings["pool"], "s", timings["serial"], "one after another", "< serial",
+            timings["pool"] < timings["serial"]),
+        Row("second results() (all cached)", timings["pool cached"] * 1000, "ms", timings["pool"] * 1000,
+            "first results()", ""),
+    ]
+
+
+def run(quick: bool = False) -> list[Row]:
+    jobs = 20_000 if quick else 100_000
+    with tempfile.TemporaryDirectory() as tmp:
+        with Ledger(Path(tmp) / "bench.sqlite") as led:
+            led.record_many(make_jobs(jobs))
+            df = build_frame(led, measure=False)
+            t_frame = best(lambda: build_frame(led, measure=True))
+            dicts = [dict(zip(df.columns, row, strict=True))
+                     for row in df.astype(object).itertuples(index=False, name=None)]
+            t_base = best(lambda: pd.DataFrame(dicts))
+        rows = [Row(f"ledger -> DataFrame, {jobs:,} jobs (results())", t_frame, "s", t_base,
+                    "pd.DataFrame(list of dicts)", "≤ 1 s per 100k jobs", t_frame <= jobs / 100_000)]
+        rows += bench_measure(Path(tmp), 16 if quick else 32)
+    return rows
 
 
 if __name__ == "__main__":

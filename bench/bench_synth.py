@@ -15,6 +15,7 @@ import statistics
 import time
 
 import numpy as np
+from _common import Row
 
 from minimax_nb.synth import STYLE_NAMES, encode, render
 
@@ -97,6 +98,26 @@ def main() -> None:
     wav = min(_time(lambda: encode(song, "wav"), args.repeat)[0])
     mp3 = min(_time(lambda: encode(song, "mp3", bitrate=128000), max(1, args.repeat // 2))[0])
     print(f"encode {song.duration_s:.0f} s: WAV {wav * 1000:.0f} ms, MP3 128 kbps {mp3 * 1000:.0f} ms")
+
+
+def run(quick: bool = False) -> list[Row]:
+    """The real-time factor of a song in the default style (CPU seconds per second of audio) vs the
+    plain numpy sine of the same length."""
+    sr, repeat = 44100, (2 if quick else 3)
+    render("warm up", "pop", sample_rate=sr, max_duration_s=2)
+    song = render(LYRICS, "pop", sample_rate=sr)
+    n = int(song.duration_s * sr)
+
+    def baseline() -> None:
+        t = np.arange(n, dtype=np.float64) / sr
+        mono = np.sin(2 * np.pi * 440.0 * t).astype(np.float32)
+        np.stack([mono, mono], axis=1)
+
+    base = min(_time(baseline, repeat)[1])
+    cpu = min(_time(lambda: render(LYRICS, "pop", sample_rate=sr), repeat)[1])
+    rtf = cpu / song.duration_s
+    return [Row(f"synth real-time factor ({song.duration_s:.0f} s pop song, CPU s per audio s)", rtf, "",
+                base / song.duration_s, "numpy stereo sine", "≤ 0.05 (20x real time)", rtf <= 0.05)]
 
 
 if __name__ == "__main__":

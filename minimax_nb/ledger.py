@@ -47,13 +47,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from minimax_nb.errors import redact
 from minimax_nb.models import Job, JobStatus, utcnow
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = [
     "AMBIGUOUS",
@@ -217,7 +214,8 @@ class _Scrubber:
 
 
 class Ledger:
-    """A SQLite store of jobs, their state history, saved audio files and cached audio measurements.
+    """A SQLite store of jobs, their state history and saved audio files (the journal; the results'
+    audio measurements live in their own cache, ``minimax_nb.results.audio_facts.FactsCache``).
 
     Args:
         path: the database file. ``None`` uses ``default_ledger_path()`` (its directories are created);
@@ -633,34 +631,6 @@ class Ledger:
                 cur.close()
         none = (None, None, None)
         return [(*r, *audio.get(r[0], none)) for r in rows]
-
-    def cached_facts(self, shas: Iterable[str], version: int) -> dict[str, dict[str, Any]]:
-        """Audio measurements stored by ``store_facts`` for these sha256 hashes (same ``version``)."""
-        wanted = sorted(set(shas))
-        out: dict[str, dict[str, Any]] = {}
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i:i + 500]
-            marks = ", ".join("?" * len(chunk))
-            for sha, facts in self._read(
-                    f"SELECT sha256, facts FROM audio_facts WHERE version = ? AND sha256 IN ({marks})",
-                    (version, *chunk)):
-                out[sha] = json.loads(facts)
-        return out
-
-    def store_facts(self, facts: Mapping[str, Mapping[str, Any]], version: int) -> None:
-        """Cache audio measurements by sha256 (``{sha256: {name: value}}``)."""
-        if not facts:
-            return
-        with self._write() as cur:
-            cur.executemany(
-                "INSERT OR REPLACE INTO audio_facts (sha256, version, facts) VALUES (?, ?, ?)",
-                [(sha, version, json.dumps(dict(f), default=str)) for sha, f in facts.items()])
-
-    def to_dataframe(self, measure: bool = True) -> pd.DataFrame:
-        """One row per job, with audio measurements when ``measure``: see ``minimax_nb.results``."""
-        from minimax_nb.results.frame import build_frame  # results sit beside the ledger, built on it
-
-        return build_frame(self, measure=measure)
 
     # ---------------------------------------------------------------- lifetime
 

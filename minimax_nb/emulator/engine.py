@@ -3,7 +3,10 @@ starts running and when it is done, and every request derives the job's phase fr
 emulator works the same over a socket and in-process, and a test can drive it with a fake clock.
 
 Timing is deterministic per job: ``random.Random(f"{seed}:{provider}:{n}")`` draws a total of 50–60 s
-(like the real services), divided by ``speed``; the first 5–15 % of it the job is queued.
+(like the real services), divided by ``speed``; the first 5–15 % of it the job is queued. A ``Timing``
+(``Engine(timing=...)``) draws generation times and queue delays from other distributions instead
+(e.g. ``Timing.parse("0.5@uniform:30:40,0.5@uniform:80:90", queue="uniform:0:5")``), so polling can be
+measured against them.
 
 Audio is rendered once per job and cached. With ``prerender=True`` (the default) one daemon thread
 starts rendering each new job right away, so the answer at completion does not wait for the
@@ -26,7 +29,7 @@ from typing import Any
 
 from minimax_nb.emulator.files import RenderedAudio, render_audio, render_cover
 
-__all__ = ["AccountBusy", "EmuJob", "Engine", "NoBalance", "Phase", "TooManyActive"]
+__all__ = ["AccountBusy", "EmuJob", "Engine", "NoBalance", "Phase", "Timing", "TooManyActive"]
 
 
 class NoBalance(Exception):
@@ -130,6 +133,69 @@ class EmuJob:
             return self._cover
 
 
+_Dist = tuple[tuple[float, str, float, float], ...]
+
+
+def _parse_dist(spec: str) -> _Dist:
+    """``"uniform:A:B"``, ``"normal:MEAN:SD"`` or ``"fixed:X"``, or a weighted mix of them:
+    ``"0.7@uniform:50:60,0.3@normal:80:5"``. Seconds at speed 1."""
+    parts: list[tuple[float, str, float, float]] = []
+    usage = "use uniform:A:B, normal:MEAN:SD or fixed:X"
+    for raw in spec.split(","):
+        weight, _, body = raw.strip().rpartition("@")
+        kind, *nums = body.split(":")
+        try:
+            w = float(weight) if weight else 1.0
+            a, b = (float(nums[0]),) * 2 if kind == "fixed" and len(nums) == 1 else map(float, nums)
+        except ValueError:
+            raise ValueError(f"bad distribution {raw!r}: {usage}") from None
+        if kind not in ("uniform", "normal", "fixed") or min(w, a, b) < 0 or w == 0 or (
+                kind == "uniform" and b < a):
+            raise ValueError(f"bad distribution {raw!r}: {usage}")
+        parts.append((w, kind, a, b))
+    return tuple(parts)
+
+
+def _draw(dist: _Dist, rng: random.Random) -> float:
+    pick = rng.uniform(0.0, sum(p[0] for p in dist))
+    chosen = dist[-1]
+    for part in dist:
+        pick -= part[0]
+        if pick <= 0:
+            chosen = part
+            break
+    _, kind, a, b = chosen
+    if kind == "uniform":
+        return rng.uniform(a, b)
+    if kind == "normal":
+        return max(0.0, rng.gauss(a, b))
+    return a
+
+
+@dataclasses.dataclass(frozen=True)
+class Timing:
+    """Where emulated jobs' durations come from (seconds at speed 1, divided by the engine's speed).
+
+    ``generation``: time from the start of generation to completion; ``queue``: time queued before.
+    Both are ``_parse_dist`` specs (``"uniform:50:60"``, ``"normal:55:3"``, ``"0.5@uniform:30:40,0.5@…"``).
+    """
+
+    generation: str = "uniform:50:60"
+    queue: str = "fixed:0"
+
+    def __post_init__(self) -> None:
+        _parse_dist(self.generation)
+        _parse_dist(self.queue)
+
+    @classmethod
+    def parse(cls, generation: str, queue: str = "fixed:0") -> Timing:
+        return cls(generation=generation, queue=queue)
+
+    def draw(self, rng: random.Random) -> tuple[float, float]:
+        """``(queue_s, generation_s)`` at speed 1."""
+        return _draw(_parse_dist(self.queue), rng), _draw(_parse_dist(self.generation), rng)
+
+
 def _contains_any(texts: Iterable[str], words: Iterable[str]) -> bool:
     low = " ".join(t.lower() for t in texts if t)
     return any(w and w.lower() in low for w in words)
@@ -150,6 +216,7 @@ class Engine:
         balance: Mapping[str, int] | None = None,
         max_active: Mapping[str, int] | None = None,
         repeatable_ids: bool = False,
+        timing: Timing | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
@@ -174,6 +241,8 @@ class Engine:
         self.balance: dict[str, int] = dict(balance or {})
         #: generations each listed provider runs at once at most (absent: unlimited)
         self.max_active: dict[str, int] = dict(max_active or {})
+        #: where durations come from (``None``: 50–60 s in all, the first 5–15 % queued)
+        self.timing = timing
         self._render_queue: queue.SimpleQueue[EmuJob] = queue.SimpleQueue()
         self._render_thread: threading.Thread | None = None
 
@@ -229,8 +298,12 @@ class Engine:
             seq = self._seq
             jid = job_id() if callable(job_id) else job_id
             rng = random.Random(f"{self.seed}:{provider}:{seq}")
-            total = rng.uniform(50.0, 60.0) / self.speed
-            queued = total * rng.uniform(0.05, 0.15)
+            if self.timing is None:
+                total = rng.uniform(50.0, 60.0) / self.speed
+                queued = total * rng.uniform(0.05, 0.15)
+            else:
+                q, g = self.timing.draw(rng)
+                queued, total = q / self.speed, (q + g) / self.speed
             now = self.clock()
             texts = (fields.get("lyrics"), fields.get("prompt"), fields.get("title"), fields.get("style"))
             fields.setdefault("moderated", self.moderated_at_submit(*texts))

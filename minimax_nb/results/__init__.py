@@ -60,7 +60,9 @@ tempo_bpm                   Float64               a cheap onset-autocorrelation 
 ==========================  ====================  ======================================================
 
 The measured columns are filled only with ``measure=True`` for jobs with a saved, readable file; the
-measurements are cached in the ledger by SHA-256, so a second ``results()`` decodes nothing again.
+measurements are cached by SHA-256 next to the ledger (``FactsCache``), so a second ``results()`` decodes
+nothing again. Many new files are measured on a process pool; ``results(executor=...)`` takes any
+``concurrent.futures.Executor`` (a Dask cluster's ``client.get_executor()``, for instance).
 See ``minimax_nb.results.audio_facts`` for how each is measured.
 """
 
@@ -70,6 +72,7 @@ import os
 import sys
 import types
 from collections.abc import Iterable
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING
 
 from minimax_nb.results.compare import compare, cost_total, pivot, plot
@@ -114,15 +117,17 @@ class _CallableModule(types.ModuleType):
     """
 
     def __call__(self, ledger: Ledger | str | os.PathLike[str] | Iterable[Job] | None = None,
-                 measure: bool = True) -> pd.DataFrame:
+                 measure: bool = True, *, executor: Executor | None = None) -> pd.DataFrame:
         """The results DataFrame: one row per job, columns as documented in ``minimax_nb.results``.
 
         ``ledger``: a ``Ledger``, a ledger file path, ``None`` for the default ledger
         (``$MINIMAX_NB_LEDGER`` or ``./.minimax_nb/ledger.sqlite``), or a list of ``Job`` objects.
-        ``measure``: decode saved audio files and fill the measured columns (cached by SHA-256 in the
-        ledger, so only new files are decoded).
+        ``measure``: decode saved audio files and fill the measured columns (cached by SHA-256 next
+        to the ledger, so only new files are decoded).
+        ``executor``: where new files are measured (any ``concurrent.futures.Executor``; default: a
+        process pool when there are many), see ``minimax_nb.results.frame.results``.
         """
-        return _results(ledger, measure)
+        return _results(ledger, measure, executor=executor)
 
 
 sys.modules[__name__].__class__ = _CallableModule

@@ -23,22 +23,35 @@ log-spaced bands in 10 ms frames), its autocorrelation over 50-220 BPM with a lo
 around 120 BPM, and parabolic interpolation of the best lag. Good on music with a clear beat (it finds
 the preset tempo of every style of the offline synthesizer); ``None`` when there is none. Like every
 such estimate it can be off by an octave (half or double) on real music.
+
+Measurements are cached by the file's SHA-256 in a ``FactsCache``: a small SQLite file next to the
+ledger (``ledger.sqlite`` -> ``ledger.audio_facts.sqlite``), or this process's memory for an in-memory
+ledger. The ledger itself is only the journal of jobs; the cache belongs to the results.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import math
 import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+if TYPE_CHECKING:
+    from minimax_nb.ledger import Ledger
+
 __all__ = [
     "FACTS_VERSION",
     "AudioFacts",
+    "FactsCache",
     "estimate_tempo",
     "integrated_loudness",
     "k_weighting_coefficients",
@@ -326,3 +339,125 @@ def measure_file(path: str | os.PathLike[str], *, tempo: bool = True) -> AudioFa
     p = Path(path)
     data, rate = sf.read(str(p), dtype="float32", always_2d=True)
     return measure_array(data, int(rate), file_bytes=p.stat().st_size, tempo=tempo)
+
+
+# --------------------------------------------------------------------------------------------------
+# the cache of measurements, by sha256
+# --------------------------------------------------------------------------------------------------
+
+_MEMORY: dict[tuple[str, int], dict[str, Any]] = {}
+_MEMORY_MAX = 65536
+_MEMORY_LOCK = threading.Lock()
+
+
+class FactsCache:
+    """Audio measurements by the file's SHA-256 (and ``FACTS_VERSION``).
+
+    ``FactsCache(path)`` keeps them in a SQLite file (created on first use); ``FactsCache(None)`` in this
+    process's memory (shared by every in-memory cache: the key is the content's hash).
+    ``FactsCache.for_ledger(ledger)`` is the one next to a ledger file.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None, *, timeout: float = 30.0) -> None:
+        self.path = None if path is None else Path(path)
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False,
+                                   isolation_level=None)
+            with contextlib.suppress(sqlite3.OperationalError):  # another process switched it already
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("CREATE TABLE IF NOT EXISTS audio_facts (sha256 TEXT NOT NULL, version INTEGER "
+                         "NOT NULL, facts TEXT NOT NULL, PRIMARY KEY (sha256, version))")
+            self._conn = conn
+
+    @classmethod
+    def for_ledger(cls, ledger: Ledger) -> FactsCache:
+        """The cache next to ``ledger``'s file (``x.sqlite`` -> ``x.audio_facts.sqlite``); in memory for
+        an in-memory ledger. A new cache file starts with the facts older ledgers kept inside."""
+        if ledger.path is None:
+            return cls(None)
+        path = ledger.path.with_name(ledger.path.stem + ".audio_facts.sqlite")
+        fresh = not path.exists()
+        cache = cls(path)
+        if fresh and ledger.path.exists():
+            cache._import_legacy(ledger.path)
+        return cache
+
+    def _import_legacy(self, ledger_path: Path) -> None:
+        try:
+            src = sqlite3.connect(f"{ledger_path.as_uri()}?mode=ro", uri=True, timeout=5)
+        except sqlite3.Error:
+            return
+        try:
+            rows = src.execute("SELECT sha256, version, facts FROM audio_facts").fetchall()
+        except sqlite3.Error:
+            rows = []
+        finally:
+            src.close()
+        if rows and self._conn is not None:
+            with self._lock:
+                self._conn.executemany(
+                    "INSERT OR IGNORE INTO audio_facts (sha256, version, facts) VALUES (?, ?, ?)", rows)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError("this FactsCache is closed")
+
+    def get(self, shas: Iterable[str], version: int = FACTS_VERSION) -> dict[str, dict[str, Any]]:
+        """The cached measurements of these hashes (of ``version``): ``{sha256: {name: value}}``."""
+        wanted = sorted(set(shas))
+        self._check_open()
+        if self._conn is None:
+            with _MEMORY_LOCK:
+                return {sha: dict(_MEMORY[(sha, version)]) for sha in wanted if (sha, version) in _MEMORY}
+        out: dict[str, dict[str, Any]] = {}
+        with self._lock:
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i:i + 500]
+                marks = ", ".join("?" * len(chunk))
+                for sha, facts in self._conn.execute(
+                        f"SELECT sha256, facts FROM audio_facts WHERE version = ? AND sha256 IN ({marks})",
+                        (version, *chunk)):
+                    out[sha] = json.loads(facts)
+        return out
+
+    def put(self, facts: Mapping[str, Mapping[str, Any]], version: int = FACTS_VERSION) -> None:
+        """Store measurements (``{sha256: {name: value}}``)."""
+        self._check_open()
+        if not facts:
+            return
+        if self._conn is None:
+            with _MEMORY_LOCK:
+                if len(_MEMORY) + len(facts) > _MEMORY_MAX:
+                    _MEMORY.clear()
+                _MEMORY.update({(sha, version): dict(f) for sha, f in facts.items()})
+            return
+        rows = [(sha, version, json.dumps(dict(f), default=str)) for sha, f in facts.items()]
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO audio_facts (sha256, version, facts) VALUES (?, ?, ?)", rows)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            self._closed = True
+
+    def __enter__(self) -> FactsCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<FactsCache {self.path or 'memory'}>"

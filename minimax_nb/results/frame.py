@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import itertools
+import multiprocessing
 import os
+import pickle
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final
 
@@ -16,7 +19,7 @@ import pandas as pd
 
 from minimax_nb.ledger import ROW_COLUMNS, Ledger
 from minimax_nb.models import Job, JobStatus, MusicRequest
-from minimax_nb.results.audio_facts import FACTS_VERSION, AudioFacts, measure_file
+from minimax_nb.results.audio_facts import FACTS_VERSION, AudioFacts, FactsCache, measure_file
 
 __all__ = [
     "COLUMNS",
@@ -25,6 +28,7 @@ __all__ = [
     "apply_dtypes",
     "build_frame",
     "jobs_frame",
+    "measure_files",
     "open_ledger",
     "results",
 ]
@@ -253,6 +257,10 @@ def _useapi_requests(ledger: Ledger, rows: Sequence[Sequence[Any]]) -> dict[str,
     return {j.local_id: j.request for j in ledger.jobs("useapi")}
 
 
+#: ``results()`` measures new files on a process pool from this many on (fewer: one after another)
+PARALLEL_MIN: Final = 16
+
+
 def _measure_one(candidates: Sequence[tuple[str, int | None]],
                  measure: Callable[[Path], AudioFacts]) -> dict[str, Any] | None:
     for path, size in candidates:
@@ -266,40 +274,97 @@ def _measure_one(candidates: Sequence[tuple[str, int | None]],
     return None
 
 
-def _measure_missing(ledger: Ledger, rows: Sequence[Sequence[Any]],
-                     measure: Callable[[Path], AudioFacts], workers: int = 1,
-                     ) -> dict[str, dict[str, Any]]:
+def _picklable(obj: object) -> bool:
+    try:
+        pickle.dumps(obj)
+    except Exception:
+        return False
+    return True
+
+
+def _pool_size(n: int) -> int:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(cpus, n, 8)
+
+
+def _process_pool(n: int) -> ProcessPoolExecutor | None:
+    size = _pool_size(n)
+    if size < 2:
+        return None
+    # spawn: a kernel's threads (the monitor, the event loop) must not be forked mid-lock
+    return ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"))
+
+
+def measure_files(groups: Sequence[Sequence[tuple[str, int | None]]],
+                  measure: Callable[[Path], AudioFacts] = measure_file, *,
+                  workers: int | None = None, executor: Executor | None = None,
+                  ) -> list[dict[str, Any] | None]:
+    """Measure one file of each group (the first readable one whose size matches), in order.
+
+    ``executor``: any ``concurrent.futures.Executor`` (a process pool, Dask's ``client.get_executor()``
+    …), used as given and not shut down; ``measure`` must then be picklable for it. Without one:
+    ``workers=None`` measures on a process pool of up to 8 (one per CPU) when there are at least
+    ``PARALLEL_MIN`` files and ``measure`` can be sent to another process, else one after another;
+    ``workers=1`` always one after another; ``workers=N`` on N threads.
+    """
+    if not groups:
+        return []
+    if executor is not None:
+        return list(executor.map(_measure_one, groups, itertools.repeat(measure)))
+    if workers is None:
+        pool = _process_pool(len(groups)) if len(groups) >= PARALLEL_MIN and _picklable(measure) else None
+        if pool is not None:
+            with pool:
+                chunk = max(1, len(groups) // (_pool_size(len(groups)) * 4))
+                return list(pool.map(_measure_one, groups, itertools.repeat(measure), chunksize=chunk))
+        workers = 1
+    if workers <= 1 or len(groups) == 1:
+        return [_measure_one(g, measure) for g in groups]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minimax_nb-measure") as threads:
+        return list(threads.map(_measure_one, groups, itertools.repeat(measure)))
+
+
+def _measure_missing(cache: FactsCache, rows: Sequence[Sequence[Any]],
+                     measure: Callable[[Path], AudioFacts], workers: int | None = None,
+                     executor: Executor | None = None) -> dict[str, dict[str, Any]]:
     i_path, i_sha, i_size = (ROW_COLUMNS.index(c) for c in ("audio_path", "audio_sha256", "audio_bytes"))
     wanted: dict[str, list[tuple[str, int | None]]] = {}
     for r in rows:
         if r[i_sha]:
             wanted.setdefault(r[i_sha], []).append((r[i_path], r[i_size]))
-    facts = ledger.cached_facts(wanted, FACTS_VERSION)
+    facts = cache.get(wanted, FACTS_VERSION)
     todo = [sha for sha in wanted if sha not in facts]
     if not todo:
         return facts
-    if workers <= 1 or len(todo) == 1:
-        measured = [_measure_one(wanted[sha], measure) for sha in todo]
-    else:  # numpy's FFTs and the decoder release the GIL for part of the work
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minimax_nb-measure") as pool:
-            measured = list(pool.map(lambda sha: _measure_one(wanted[sha], measure), todo))
+    measured = measure_files([wanted[sha] for sha in todo], measure, workers=workers, executor=executor)
     fresh = {sha: m for sha, m in zip(todo, measured, strict=True) if m is not None}
     if fresh:
-        ledger.store_facts(fresh, FACTS_VERSION)
+        cache.put(fresh, FACTS_VERSION)
     return {**facts, **fresh}
 
 
 def build_frame(ledger: Ledger, measure: bool = True, *, provider: str | None = None,
                 measurer: Callable[[Path], AudioFacts] = measure_file,
-                workers: int = 1) -> pd.DataFrame:
-    """One row per job of ``ledger``; audio measured (and cached by sha256 in the ledger) when ``measure``.
+                workers: int | None = None, executor: Executor | None = None,
+                cache: FactsCache | None = None) -> pd.DataFrame:
+    """One row per job of ``ledger``; audio measured when ``measure`` (new files only: measurements are
+    cached by sha256 in ``cache``, default ``FactsCache.for_ledger(ledger)``).
 
-    New files are measured one after the other, or on ``workers`` threads (on a 2-core machine
-    under load that gained nothing: ``bench/bench_ledger.py`` prints both).
+    ``workers``/``executor``: where new files are measured, see ``measure_files`` (default: a process
+    pool when there are many). ``bench/bench_ledger.py`` prints serial vs pool.
     """
     rows = ledger.rows(provider)
-    facts = _measure_missing(ledger, rows, measurer, workers) if measure else None
-    return build_frame_from_rows(rows, facts, _useapi_requests(ledger, rows))
+    requests = _useapi_requests(ledger, rows)
+    if not measure:
+        return build_frame_from_rows(rows, None, requests)
+    own = cache is None
+    facts_cache = FactsCache.for_ledger(ledger) if cache is None else cache
+    try:
+        facts = _measure_missing(facts_cache, rows, measurer, workers, executor)
+    finally:
+        if own:
+            facts_cache.close()
+    return build_frame_from_rows(rows, facts, requests)
 
 
 def open_ledger(ledger: Ledger | str | os.PathLike[str] | None) -> tuple[Ledger, bool]:
@@ -309,10 +374,9 @@ def open_ledger(ledger: Ledger | str | os.PathLike[str] | None) -> tuple[Ledger,
     return Ledger(ledger), True
 
 
-# In-process memo for frames built from a list of jobs (no ledger to cache in):
-# (path, size, mtime_ns) -> sha256, and sha256 -> facts.
+# In-process memo for frames built from a list of jobs (no ledger file): (path, size, mtime_ns) -> sha256.
+# Their measurements are cached by sha256 in this process's memory (``FactsCache(None)``).
 _SHA_MEMO: dict[tuple[str, int, int], str] = {}
-_FACTS_MEMO: dict[str, dict[str, Any]] = {}
 _MEMO_MAX = 4096
 
 
@@ -335,22 +399,12 @@ def _file_sha256(path: Path) -> tuple[str, int] | None:
     return sha, st.st_size
 
 
-def _memo_measure(path: Path) -> AudioFacts:
-    found = _file_sha256(path)
-    if found is not None and found[0] in _FACTS_MEMO:
-        return AudioFacts.from_dict(_FACTS_MEMO[found[0]])
-    facts = measure_file(path)
-    if found is not None:
-        if len(_FACTS_MEMO) >= _MEMO_MAX:
-            _FACTS_MEMO.clear()
-        _FACTS_MEMO[found[0]] = facts.to_dict()
-    return facts
-
-
-def jobs_frame(jobs: Iterable[Job], measure: bool = True) -> pd.DataFrame:
+def jobs_frame(jobs: Iterable[Job], measure: bool = True, *,
+               executor: Executor | None = None) -> pd.DataFrame:
     """The results DataFrame of these jobs (no ledger needed): the same columns as ``results()``.
 
     Audio files named by ``job.audio_path`` are hashed and measured; both are memoized in this process.
+    ``executor``: see ``results()``.
     """
     with Ledger(":memory:") as led:
         for job in jobs:
@@ -359,24 +413,30 @@ def jobs_frame(jobs: Iterable[Job], measure: bool = True) -> pd.DataFrame:
                 found = _file_sha256(Path(job.audio_path))
                 if found is not None:
                     led.record_audio(job, job.audio_path, found[0], found[1])
-        return build_frame(led, measure=measure, measurer=_memo_measure)
+        return build_frame(led, measure=measure, executor=executor)
 
 
 def results(ledger: Ledger | str | os.PathLike[str] | Iterable[Job] | None = None,
-            measure: bool = True) -> pd.DataFrame:
+            measure: bool = True, *, executor: Executor | None = None) -> pd.DataFrame:
     """The results DataFrame: one row per job, columns as documented in ``minimax_nb.results``.
 
     Args:
         ledger: a ``Ledger``, a ledger file path, ``None`` for the default ledger
             (``$MINIMAX_NB_LEDGER`` or ``./.minimax_nb/ledger.sqlite``), or a list of ``Job`` objects.
-        measure: decode the saved audio files and fill the measured columns (cached by SHA-256 in the
-            ledger, so only new files are decoded).
+        measure: decode the saved audio files and fill the measured columns (cached by SHA-256 next
+            to the ledger, so only new files are decoded).
+        executor: where new files are measured: any ``concurrent.futures.Executor`` (used, not shut
+            down). Default: a process pool when there are many new files (``PARALLEL_MIN``), else
+            one after another. A cluster measures a large library, e.g. with Dask
+            ``results(ledger, executor=distributed.Client(...).get_executor())``; with Ray, any
+            ``Executor`` whose ``submit`` runs the call as a Ray task. The files must be readable at
+            the same paths where the work runs.
     """
     if ledger is not None and not isinstance(ledger, Ledger | str | os.PathLike):
-        return jobs_frame(ledger, measure=measure)
+        return jobs_frame(ledger, measure=measure, executor=executor)
     led, owned = open_ledger(ledger)
     try:
-        return build_frame(led, measure=measure)
+        return build_frame(led, measure=measure, executor=executor)
     finally:
         if owned:
             led.close()

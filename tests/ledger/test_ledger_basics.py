@@ -186,12 +186,6 @@ def test_reopen_sees_everything_and_uses_wal(tmp_path: Path) -> None:
         con.close()
 
 
-def test_fact_cache_round_trip(led: Ledger) -> None:
-    led.store_facts({"aa": {"peak_dbfs": -3.0, "channels": 2}}, version=1)
-    assert led.cached_facts(["aa", "bb"], version=1) == {"aa": {"peak_dbfs": -3.0, "channels": 2}}
-    assert led.cached_facts(["aa"], version=2) == {}
-
-
 def test_mark_unknown_does_not_clobber_a_job_another_process_finished(led: Ledger) -> None:
     job = make_job()
     led.record_submitting(job)

@@ -53,7 +53,7 @@ def test_rows_values_and_dtypes(ledger: Ledger) -> None:
     ledger.record(a)
     ledger.record(b)
     ledger.record_submitting(pending)
-    df = ledger.to_dataframe()
+    df = build_frame(ledger)  # Ledger.to_dataframe is gone: the ledger is a journal only
     assert _dtype_names(df) == EXPECTED_DTYPES
     assert len(df) == 3
     row = df.set_index("local_id")
