@@ -131,13 +131,14 @@ class Context:
         self.connections: dict[tuple[str, int], asyncio.Transport] = {}
 
     # -- auth ---------------------------------------------------------------------------------------
-    def auth_problem(self, provider: str, request: Request) -> str | None:
-        """``None`` when the request carries an accepted key; else ``"missing"`` or ``"wrong"``."""
+    def auth_problem(self, provider: str, request: Request, *, scheme: str = "bearer") -> str | None:
+        """``None`` when the request carries an accepted key under ``scheme`` (fal: ``"key"``); else
+        ``"missing"`` or ``"wrong"``."""
         header = request.headers.get("authorization")
         if not header:
             return "missing"
-        scheme, _, token = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        sent, _, token = header.strip().partition(" ")
+        if sent.lower() != scheme.lower() or not token.strip():
             return "missing"
         accepted = self.keys.get(provider, frozenset({DEFAULT_KEY}))
         return None if token.strip() in accepted else "wrong"
