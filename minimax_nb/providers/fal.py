@@ -24,7 +24,8 @@ Models (the field names differ per version — v1.5's ``prompt`` is the **lyrics
 ``fal-ai/minimax-music/v2``      ``prompt`` = style 10–300, ``lyrics_prompt`` = lyrics 10–3000; $0.03
 ``fal-ai/minimax-music/v2.5``    ``prompt`` ≤2000, ``lyrics`` ≤3500 (optional with ``is_instrumental``
                                  or ``lyrics_optimizer``); $0.15
-``fal-ai/minimax-music/v2.6``    ``prompt`` 10–300, ``lyrics`` ≤1000 (optional with ``is_instrumental``); $0.15
+``fal-ai/minimax-music/v2.6``    ``prompt`` 10–300, ``lyrics`` ≤1000 (optional with ``is_instrumental``);
+                                 $0.15
 ``minimax/music-3``              ``prompt`` + ``lyrics`` (limits and price not published in our copies)
 ===============================  =======================================================================
 
@@ -153,7 +154,10 @@ _STATUS = {"IN_QUEUE": JobStatus.QUEUED, "IN_PROGRESS": JobStatus.RUNNING, "COMP
 
 
 def owner_alias(endpoint_id: str) -> str:
-    """``owner/alias`` of an endpoint id (the subpath dropped): ``fal-ai/minimax-music/v2`` → ``fal-ai/minimax-music``."""
+    """``owner/alias`` of an endpoint id, its subpath dropped.
+
+    ``fal-ai/minimax-music/v2`` → ``fal-ai/minimax-music``.
+    """
     parts = [p for p in endpoint_id.strip("/").split("/") if p]
     return "/".join(parts[:2])
 
@@ -269,8 +273,8 @@ class FalAdapter(ProviderAdapter):
         if result_read or "audio" in data:
             return self._apply_result(job, data)
         raw = data.get("status")
-        status = _STATUS.get(raw) if isinstance(raw, str) else None
-        if status is None:
+        found = _STATUS.get(raw) if isinstance(raw, str) else None
+        if found is None:
             raise MiniMaxError(
                 f"{self.name} status answer has an unknown status {raw!r}",
                 provider=self.name,
@@ -283,9 +287,13 @@ class FalAdapter(ProviderAdapter):
             etype = as_str(data.get("error_type")) or ""
             if err:
                 text = str(err)
-                final = JobStatus.MODERATED if mentions_moderation(text, etype) else JobStatus.FAILED
+                final = JobStatus.FAILED
+                if mentions_moderation(text, etype):
+                    final = JobStatus.MODERATED
+                elif "cancel" in etype.lower():
+                    final = JobStatus.CANCELLED
                 return finish(job, final, data, error=": ".join(p for p in (etype, text) if p))
-        return finish(job, status, data)
+        return finish(job, found, data)
 
     def _apply_result(self, job: Job, data: Mapping[str, Any]) -> Job:
         audio = data.get("audio")

@@ -153,7 +153,9 @@ class ReplicateAdapter(ProviderAdapter):
                 issues.append(Issue("warning", "lyrics", "music-01 documents 350 to 400 characters at most"))
             if request.audio_format is not None:
                 issues = [i for i in issues if i.field != "audio_format"]
-                issues.append(Issue("warning", "audio_format", f"{name} has no format setting; it is ignored"))
+                issues.append(
+                    Issue("warning", "audio_format", f"{name} has no format setting; it is ignored")
+                )
             ref = request.reference_audio_url
             if ref and not ref.lower().startswith(("http://", "https://", "data:")):
                 issues.append(Issue("error", "reference_audio_url", "reference_audio_url must be a URL"))
