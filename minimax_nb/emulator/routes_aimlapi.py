@@ -28,6 +28,7 @@ from minimax_nb.emulator.common import (
     Endpoint,
     ErrorShaper,
     json_response,
+    not_found_route,
     parse_json_body,
     retry_after_header,
 )
@@ -221,4 +222,6 @@ def routes(ctx: Context, prefix: str = "/aimlapi", provider: str = "aimlapi") ->
     r = _Routes(ctx, provider)
     audio = ByMethod({"POST": Endpoint(ctx, provider, "submit", r.submit, _shaper),
                       "GET": Endpoint(ctx, provider, "poll", r.poll, _shaper)})
-    return [Route(f"{prefix}/v2/generate/audio", audio, methods=["GET", "POST"])]
+    return [Route(f"{prefix}/v2/generate/audio", audio, methods=["GET", "POST"]),
+            *not_found_route(ctx, prefix, provider, lambda req: error(
+                404, f"Cannot {req.method} {req.url.path.removeprefix(prefix) or '/'}"), _shaper)]

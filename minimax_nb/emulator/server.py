@@ -212,7 +212,8 @@ def _normalize_keys(keys: Mapping[str, Iterable[str] | str] | None) -> dict[str,
 
 
 class Emulator:
-    """Offline emulator of the four MiniMax music APIs (useapi.net, AIML API, apiin.one, MiniMax platform).
+    """Offline emulator of the MiniMax music APIs (useapi.net, AIML API, apiin.one, MiniMax platform, fal.ai,
+    Replicate).
 
         with Emulator(speed=50) as emu:                 # uvicorn on an automatic loopback port
             url = emu.base_url("aimlapi")               # "http://127.0.0.1:PORT/aimlapi"
@@ -239,6 +240,11 @@ class Emulator:
             emulators never hand out the same id (a client's download cache is keyed by job id).
         minimax_concurrency: generations the platform runs at once (its documented limits are 3 for
             free accounts, 20 paid); beyond it, ``1041``. ``None``: unlimited.
+        tls: serve HTTPS instead of HTTP (``start()`` makes a throwaway CA with ``trustme`` and a certificate
+            for 127.0.0.1/localhost/::1). ``ca_file`` is the CA's PEM: hand it to a client as
+            ``SSL_CERT_FILE`` (fal's official client speaks only HTTPS).
+        useapi_create_array: useapi's relaunch create answers ``[{"musicId"}]`` (the vendor's answer may be
+            an object or such an array) instead of ``{"musicId"}``.
     """
 
     def __init__(
@@ -259,6 +265,7 @@ class Emulator:
         minimax_concurrency: int | None = None,
         repeatable_ids: bool = False,
         tls: bool = False,
+        useapi_create_array: bool = False,
     ) -> None:
         self.speed = float(speed)
         self.tls = bool(tls)
@@ -283,6 +290,7 @@ class Emulator:
         self._ctx = Context(engine=self.engine, faults=self.faults, signer=UrlSigner(secrets.token_bytes(32)),
                             keys=_normalize_keys(keys), useapi_accounts=tuple(useapi_accounts),
                             url_ttl_s=url_ttl_s)
+        self._ctx.useapi_create_array = bool(useapi_create_array)
         self.app = Starlette(routes=[
             *routes_useapi.routes(self._ctx, "/useapi"),
             *routes_aimlapi.routes(self._ctx, "/aimlapi", "aimlapi"),
