@@ -52,6 +52,7 @@ from minimax_nb.errors import (
     redact,
 )
 from minimax_nb.models import Job, JobStatus, MusicRequest
+from minimax_nb.providers import ENV_KEYS, PROVIDER_NAMES  # the one registry: the adapters'
 from minimax_nb.providers import base as _base
 from minimax_nb.providers.base import HttpRequest, HttpResponse, ProviderAdapter
 
@@ -81,15 +82,6 @@ __all__ = [
 log = logging.getLogger("minimax_nb.client")
 
 LOCAL_PROVIDER = "local"
-#: The real providers, in the order used when no provider is named (first key found wins).
-PROVIDER_NAMES: tuple[str, ...] = ("useapi", "aimlapi", "apiin", "minimax")
-#: The environment variable holding each provider's key.
-ENV_KEYS: Mapping[str, str] = {
-    "useapi": "USEAPI_API_TOKEN",
-    "aimlapi": "AIMLAPI_API_KEY",
-    "apiin": "APIIN_API_KEY",
-    "minimax": "MINIMAX_API_KEY",
-}
 #: Songs generated at once by ``generate_many`` when ``concurrency`` is not given.
 DEFAULT_CONCURRENCY = 4
 #: Default local emulator speed (a ~55 s song takes ~5 s); env ``MINIMAX_NB_LOCAL_SPEED`` overrides.
@@ -470,7 +462,7 @@ class ClientCore:
             raise AuthenticationError(f"no API key for {self.provider}: pass api_key= or set {var}",
                                       provider=self.provider)
         if self.__api_key.get():
-            headers["Authorization"] = f"Bearer {self.__api_key.get()}"
+            headers["Authorization"] = f"{self.adapter.auth_scheme} {self.__api_key.get()}"
         kw: dict[str, Any] = {
             "method": request.method,
             "url": self.url(request.path),

@@ -27,6 +27,7 @@ from minimax_nb.emulator.files import RenderedAudio, UrlSigner
 
 __all__ = [
     "DEFAULT_KEY",
+    "AddHeader",
     "ByMethod",
     "Context",
     "DropConnection",
@@ -35,6 +36,7 @@ __all__ = [
     "Handler",
     "LoggedRequest",
     "json_response",
+    "not_found_route",
 ]
 
 _log = logging.getLogger("minimax_nb.emulator")
@@ -124,6 +126,8 @@ class Context:
         self.keys = dict(keys)
         self.useapi_accounts = useapi_accounts
         self.url_ttl_s = url_ttl_s
+        #: useapi's relaunch create answers ``[{"musicId"}]`` instead of ``{"musicId"}``
+        self.useapi_create_array = False
         self.log: list[LoggedRequest] = []
         self.received_submits: Counter[str] = Counter()
         self._log_lock = threading.Lock()
@@ -131,13 +135,14 @@ class Context:
         self.connections: dict[tuple[str, int], asyncio.Transport] = {}
 
     # -- auth ---------------------------------------------------------------------------------------
-    def auth_problem(self, provider: str, request: Request) -> str | None:
-        """``None`` when the request carries an accepted key; else ``"missing"`` or ``"wrong"``."""
+    def auth_problem(self, provider: str, request: Request, *, scheme: str = "bearer") -> str | None:
+        """``None`` when the request carries an accepted key under ``scheme`` (fal: ``"key"``); else
+        ``"missing"`` or ``"wrong"``."""
         header = request.headers.get("authorization")
         if not header:
             return "missing"
-        scheme, _, token = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        sent, _, token = header.strip().partition(" ")
+        if sent.lower() != scheme.lower() or not token.strip():
             return "missing"
         accepted = self.keys.get(provider, frozenset({DEFAULT_KEY}))
         return None if token.strip() in accepted else "wrong"
@@ -284,6 +289,45 @@ class Endpoint:
         await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
         await self.ctx.drop(scope, receive)
+
+
+class AddHeader:
+    """Wraps an ASGI app: every answer gets ``name: value``, the value drawn per request by ``make``
+    and left in ``scope["mnb_" + key]`` for the handler (the platform's ``Trace-Id``)."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], name: str, key: str,
+                 make: Callable[[], str]) -> None:
+        self.app = app
+        self.name = name.encode("latin-1")
+        self.key = "mnb_" + key
+        self.make = make
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        value = self.make()
+        scope[self.key] = value
+
+        async def send_with_header(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != self.name.lower()]
+                message = {**message, "headers": [*headers, (self.name, value.encode("latin-1"))]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+def not_found_route(ctx: Context, prefix: str, provider: str, answer: Callable[[Request], Response],
+                    shaper: ErrorShaper) -> list[Any]:
+    """Routes that answer every other path under ``prefix`` (any method) with ``answer(request)``: the
+    provider's own error shape, not Starlette's plain-text 404. Put them after the provider's routes."""
+    from starlette.routing import Route
+
+    async def handler(request: Request) -> Response:
+        return answer(request)
+
+    endpoint = Endpoint(ctx, provider, "other", handler, shaper)
+    methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+    return [Route(f"{prefix}/{{rest:path}}", endpoint, methods=methods),
+            Route(prefix, endpoint, methods=methods)]
 
 
 class ByMethod:

@@ -5,7 +5,9 @@
     emu.faults.add(route="file", kind="truncated", times=1)
 
 Routes: ``"submit"`` (every create), ``"poll"`` (status reads: useapi retrieve, AIML poll, apiin task),
-``"list"``, ``"styles"``, ``"file"`` (audio and covers) and ``"*"`` (any of them).
+``"cancel"`` (fal, Replicate), ``"list"`` (also Replicate's version read), ``"styles"``, ``"file"`` (audio
+and covers) and ``"*"`` (any of them). fal's ``"submit"`` covers its queue submit and its synchronous run;
+its ``"poll"`` covers both the status and the result reads.
 
 Kinds:
 
@@ -48,8 +50,10 @@ __all__ = ["FAULT_KINDS", "ROUTES", "FaultRule", "FaultSet"]
 FAULT_KINDS: frozenset[str] = frozenset(
     {"500", "502", "503", "429", "reset", "slow", "malformed_json", "html_error", "restart", "truncated"}
 )
-ROUTES: frozenset[str] = frozenset({"submit", "poll", "file", "styles", "list", "*"})
-PROVIDER_NAMES: frozenset[str] = frozenset({"useapi", "aimlapi", "apiin", "minimax", "local"})
+ROUTES: frozenset[str] = frozenset({"submit", "poll", "cancel", "file", "styles", "list", "*"})
+PROVIDER_NAMES: frozenset[str] = frozenset(
+    {"useapi", "aimlapi", "apiin", "minimax", "fal", "replicate", "local"}
+)
 
 Phase = Literal["before", "after"]
 

@@ -9,11 +9,23 @@ From PROVIDERS.md §2, the OpenAPI fragments in ``shared/specs/aimlapi-openapi/`
 - ``GET /v2/generate/audio?generation_id=<id>`` → ``{"id", "status": "queued"|"generating"|"completed"|
   "error", "audio_file": {"url", "duration"} | null, "error": {"name", "message"} | null}``.
   Moderation is asynchronous: the poll ends in ``"error"`` with ``ContentModerationError``.
+- ``music-01`` has its own two routes (AIML's docs, ``aimlapi/api-docs`` ``music-models/MiniMax/music-01.md``
+  and ``music-01-pair.json``): ``POST /v2/generate/audio/minimax/upload`` (multipart ``file`` + ``purpose``
+  song|voice|instrumental) → ``{"voice_id"?, "instrumental_id"?, "trace_id", "base_resp"}``, and
+  ``POST /v2/generate/audio/minimax/generate`` JSON ``{"model": "music-01", "lyrics", "refer_voice"?,
+  "refer_instrumental"? (at least one), "audio_setting"? {sample_rate, bitrate, format all required}}``,
+  which holds the request until the song is made and answers it MiniMax-style:
+  ``{"data": {"audio": <hex>, "status": 2}, "extra_info", "trace_id", "base_resp": {"status_code": 0}}``.
+  Only ``refer_instrumental`` → no vocals. Refusals are NestJS-shaped like the other routes (AIML's
+  gateway validates before MiniMax sees the request: our reading).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import email.parser
+import email.policy
+import time
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +40,7 @@ from minimax_nb.emulator.common import (
     Endpoint,
     ErrorShaper,
     json_response,
+    not_found_route,
     parse_json_body,
     retry_after_header,
 )
@@ -216,9 +229,120 @@ class _Routes:
         return json_response(out)
 
 
+_PURPOSES = {"song": ("voice_id", "instrumental_id"), "voice": ("voice_id",),
+             "instrumental": ("instrumental_id",)}
+
+
+def _form_fields(content_type: str, raw: bytes) -> dict[str, bytes]:
+    """The parts of a ``multipart/form-data`` body by name (no dependency on python-multipart)."""
+    if not content_type.lower().startswith("multipart/form-data"):
+        return {}
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + raw)
+    out: dict[str, bytes] = {}
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            out[name] = payload
+    return out
+
+
+class _Music01:
+    """``music-01``'s upload and blocking generate (the reference ids live as long as the emulator)."""
+
+    def __init__(self, ctx: Context, provider: str) -> None:
+        self.ctx = ctx
+        self.provider = provider
+        self.refs: set[str] = set()
+
+    def _ref(self, kind: str) -> str:
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(self.ctx.engine.now())) + "00"
+        ref = f"{'vocal' if kind == 'voice_id' else 'instrumental'}-{stamp}-{self.ctx.engine.rand_alnum(8)}"
+        self.refs.add(ref)
+        return ref
+
+    async def upload(self, request: Request) -> Response:
+        if self.ctx.auth_problem(self.provider, request):
+            return error(401, "Unauthorized")
+        fields = _form_fields(request.headers.get("content-type", ""), await request.body())
+        purpose = fields.get("purpose", b"").decode("utf-8", "replace")
+        problems = []
+        if purpose not in _PURPOSES:
+            problems.append(f"purpose must be one of the following values: {', '.join(_PURPOSES)}")
+        if not fields.get("file"):
+            problems.append("file should not be empty")
+        if problems:
+            return error(400, problems)
+        out: dict[str, Any] = {kind: self._ref(kind) for kind in _PURPOSES[purpose]}
+        out.update(trace_id=self.ctx.engine.rand_hex(32),
+                   base_resp={"status_code": 0, "status_msg": "success"})
+        return json_response(out)
+
+    async def generate(self, request: Request) -> Response:
+        if self.ctx.auth_problem(self.provider, request):
+            return error(401, "Unauthorized")
+        body, reason = parse_json_body(await request.body())
+        if reason is not None or not isinstance(body, dict):
+            return error(400, [reason or "request body must be a JSON object"])
+        problems: list[str] = []
+        if body.get("model") != "music-01":
+            problems.append("model must be one of the following values: music-01")
+        lyrics = body.get("lyrics")
+        if not isinstance(lyrics, str) or not lyrics.strip():
+            problems.append("lyrics should not be empty")
+        voice, inst = body.get("refer_voice"), body.get("refer_instrumental")
+        if not voice and not inst:
+            problems.append("at least one of refer_voice or refer_instrumental is required")
+        for name, ref in (("refer_voice", voice), ("refer_instrumental", inst)):
+            if ref and ref not in self.refs:
+                problems.append(f"{name} {ref!r} was not uploaded")
+        setting = body.get("audio_setting")
+        if setting is not None:
+            allowed = {"sample_rate": SAMPLE_RATES, "bitrate": BITRATES, "format": FORMATS}
+            if not isinstance(setting, dict):
+                problems.append("audio_setting must be an object")
+            else:
+                for key, values in allowed.items():
+                    if key not in setting:
+                        problems.append(f"audio_setting.{key} should not be empty")
+                    elif setting[key] not in values or isinstance(setting[key], bool):
+                        shown = ", ".join(str(v) for v in values)
+                        problems.append(f"audio_setting.{key} must be one of the following values: {shown}")
+        if problems:
+            return error(400, problems)
+        setting = setting or {}
+        trace_id = self.ctx.engine.rand_hex(32)
+        text = str(lyrics)
+        job = self.ctx.engine.create(
+            self.provider, trace_id, model="music-01", lyrics=text, prompt="", style="pop",
+            sample_rate=int(setting.get("sample_rate", 44100)), bitrate=int(setting.get("bitrate", 256000)),
+            fmt=str(setting.get("format", "mp3")), instrumental=not voice, max_duration_s=60.0,
+        )
+        if job.moderated:
+            await self.ctx.wait_until(job.started_at)
+            return json_response({"trace_id": trace_id,
+                                  "base_resp": {"status_code": 1026, "status_msg": "input sensitive"}})
+        await self.ctx.wait_done(job)
+        audio = await self.ctx.audio(job)
+        return json_response({
+            "data": {"audio": audio.data.hex(), "status": 2}, "trace_id": trace_id,
+            "extra_info": {"music_duration": round(audio.duration_s * 1000),
+                           "music_sample_rate": audio.sample_rate, "music_channel": audio.channels,
+                           "bitrate": audio.bitrate, "music_size": len(audio.data)},
+            "base_resp": {"status_code": 0, "status_msg": "success"}})
+
+
 def routes(ctx: Context, prefix: str = "/aimlapi", provider: str = "aimlapi") -> list[BaseRoute]:
     """The AIML routes under ``prefix``, reporting as ``provider``."""
     r = _Routes(ctx, provider)
+    m01 = _Music01(ctx, provider)
     audio = ByMethod({"POST": Endpoint(ctx, provider, "submit", r.submit, _shaper),
                       "GET": Endpoint(ctx, provider, "poll", r.poll, _shaper)})
-    return [Route(f"{prefix}/v2/generate/audio", audio, methods=["GET", "POST"])]
+    return [Route(f"{prefix}/v2/generate/audio", audio, methods=["GET", "POST"]),
+            Route(f"{prefix}/v2/generate/audio/minimax/upload",
+                  Endpoint(ctx, provider, "list", m01.upload, _shaper), methods=["POST"]),
+            Route(f"{prefix}/v2/generate/audio/minimax/generate",
+                  Endpoint(ctx, provider, "submit", m01.generate, _shaper), methods=["POST"]),
+            *not_found_route(ctx, prefix, provider, lambda req: error(
+                404, f"Cannot {req.method} {req.url.path.removeprefix(prefix) or '/'}"), _shaper)]

@@ -19,7 +19,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from minimax_nb.emulator.common import Context, Endpoint, json_response, parse_json_body, retry_after_header
+from minimax_nb.emulator.common import (
+    Context,
+    Endpoint,
+    json_response,
+    not_found_route,
+    parse_json_body,
+    retry_after_header,
+)
 from minimax_nb.emulator.engine import NoBalance, Phase, TooManyActive
 
 __all__ = ["BITRATES", "SAMPLE_RATES", "error", "routes"]
@@ -111,4 +118,5 @@ def routes(ctx: Context, prefix: str = "/apiin") -> list[BaseRoute]:
               methods=["POST"]),
         Route(f"{prefix}/api/v1/tasks/{{task_id:str}}", Endpoint(ctx, PROVIDER, "poll", r.poll, error),
               methods=["GET"]),
+        *not_found_route(ctx, prefix, PROVIDER, lambda req: error(404, "Not found"), error),
     ]

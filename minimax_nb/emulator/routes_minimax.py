@@ -11,6 +11,9 @@ From PROVIDERS.md §4 and docs/WIRE.md:
   the post-moderation word list, answered once the song is made), 1002 (rate limit: the ``429`` fault),
   1008 (insufficient balance: ``Emulator(balance={"minimax": n})`` spent), 1041 (more generations at
   once than ``Emulator(minimax_concurrency=n)``).
+- Every answer carries a ``Trace-Id`` header (MiniMax's own client reads it for error messages); it equals
+  the body's ``trace_id``. Any other path under the prefix answers HTTP 404 with ``base_resp`` 1000 (the
+  platform's wording for it is not documented: our choice).
 - ``output_format``: ``hex`` (the platform's default) or ``url``. ``stream: true`` answers
   ``text/event-stream``: ``data: {"data": {"audio": <hex chunk>, "status": 1}, "trace_id"}`` events as the
   song renders, then ``{"data": {"audio": "", "status": 2}, "trace_id", "extra_info", "base_resp"}``.
@@ -28,7 +31,15 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from minimax_nb.emulator.common import Context, Endpoint, json_response, parse_json_body, retry_after_header
+from minimax_nb.emulator.common import (
+    AddHeader,
+    Context,
+    Endpoint,
+    json_response,
+    not_found_route,
+    parse_json_body,
+    retry_after_header,
+)
 from minimax_nb.emulator.engine import EmuJob, NoBalance, TooManyActive
 from minimax_nb.emulator.files import RenderedAudio
 
@@ -146,7 +157,7 @@ class _Routes:
                 "music_channel": audio.channels, "bitrate": audio.bitrate, "music_size": len(audio.data)}
 
     async def generate(self, request: Request) -> Response:
-        trace_id = self.ctx.engine.rand_hex(32)
+        trace_id = str(request.scope.get("mnb_trace_id") or self.ctx.engine.rand_hex(32))
         problem = self.ctx.auth_problem(PROVIDER, request)
         if problem == "missing":
             return base_error(1004, trace_id=trace_id)
@@ -216,5 +227,15 @@ class _Routes:
 def routes(ctx: Context, prefix: str = "/minimax") -> list[BaseRoute]:
     """The platform routes under ``prefix``."""
     r = _Routes(ctx)
-    return [Route(f"{prefix}/v1/music_generation", Endpoint(ctx, PROVIDER, "submit", r.generate, error),
-                  methods=["POST"])]
+
+    def traced(app: Any) -> AddHeader:
+        return AddHeader(app, "Trace-Id", "trace_id", lambda: ctx.engine.rand_hex(32))
+
+    def unknown(request: Request) -> Response:
+        return base_error(1000, f"not found: {request.method} {request.url.path.removeprefix(prefix)}",
+                          str(request.scope.get("mnb_trace_id", "")), http_status=404)
+
+    others = not_found_route(ctx, prefix, PROVIDER, unknown, error)
+    return [Route(f"{prefix}/v1/music_generation",
+                  traced(Endpoint(ctx, PROVIDER, "submit", r.generate, error)), methods=["POST"]),
+            *[Route(o.path, traced(o.app), methods=list(o.methods or ())) for o in others]]

@@ -7,7 +7,13 @@ From PROVIDERS.md §1 and docs/WIRE.md:
   ``422 {"error": "Moderated prompt"}``, ``429 {"error": "The previous request has not been completed
   yet. Please try again later."}`` while the account runs another generation.
 - ``POST /v1/minimax/music/create`` (relaunch) JSON ``{title, prompt, lyrics, instrumental, model, stream}``
-  → ``201 {"musicId"}``; poll with the retrieve endpoint.
+  → ``201 {"musicId"}`` (or, with ``Emulator(useapi_create_array=True)``, ``201 [{"musicId"}]``: the
+  vendor's answer may be either); poll with the retrieve endpoint. A wordless track needs
+  ``instrumental: true``: empty lyrics alone make the model write (and sing) its own words, which the
+  retrieve then shows as ``lyrics``; without a title the model writes one too. A busy account (songs
+  started on the website count too) answers 429.
+- The relaunch's retrieve answers snake_case ``audio_url`` and ``cover_url`` (v1 songs keep ``audioURL``
+  and ``coverURL``).
 - ``GET  /v1/minimax/music/{musicId}`` → the retrieve object; status 0 pending, 1 processing,
   2 completed, 4 moderated (after completion: the audio URL then answers 404); ``404 {"error": "Not
   found.", "code": 404}``.
@@ -30,12 +36,13 @@ from minimax_nb.emulator.common import (
     Context,
     Endpoint,
     json_response,
+    not_found_route,
     parse_json_body,
     retry_after_header,
 )
 from minimax_nb.emulator.engine import AccountBusy, EmuJob, Phase
 
-__all__ = ["BUSY_MESSAGE", "STYLE_GROUPS", "error", "routes"]
+__all__ = ["BUSY_MESSAGE", "STYLE_GROUPS", "error", "routes", "written_lyrics", "written_title"]
 
 PROVIDER = "useapi"
 BUSY_MESSAGE = "The previous request has not been completed yet. Please try again later."
@@ -55,6 +62,25 @@ _RELAUNCH_MODELS = ("music-3.0", "music-2.6")
 def error(status: int, message: str, *, retry_after: float | None = None) -> Response:
     """useapi's error shape: ``{"error": <message>, "code": <status>}``."""
     return json_response({"error": message, "code": status}, status, retry_after_header(retry_after))
+
+
+def written_lyrics(prompt: str) -> str:
+    """The words the relaunch's model writes when given none (deterministic, from the prompt)."""
+    words = [w for w in "".join(c if c.isalnum() or c.isspace() else " " for c in prompt).split() if w]
+    theme = " ".join(words[:4]) or "the night"
+    return (f"[Verse]\nWe follow {theme} down the road\nEvery light is calling us home\n"
+            f"[Chorus]\nOh {theme}, carry me on\nSing it till the morning comes")
+
+
+def written_title(prompt: str, lyrics: str) -> str:
+    """The title the relaunch's model gives a song sent without one (at most 40 characters)."""
+    for line in [*lyrics.splitlines(), prompt]:
+        text = line.strip()
+        if text and not (text.startswith("[") and text.endswith("]")):
+            words = "".join(c if c.isalnum() or c.isspace() else " " for c in text).split()[:4]
+            if words:
+                return " ".join(w.capitalize() for w in words)[:40]
+    return "Untitled"
 
 
 def _unauthorized() -> Response:
@@ -97,8 +123,9 @@ class _Routes:
         }
         if phase in (Phase.COMPLETED, Phase.POST_MODERATED):
             audio = await self.ctx.audio(job)
-            obj["coverURL"] = self.ctx.file_url(request, job, "png")
-            obj["audioURL"] = self.ctx.file_url(request, job, audio.ext)
+            snake = job.model in _RELAUNCH_MODELS
+            obj["cover_url" if snake else "coverURL"] = self.ctx.file_url(request, job, "png")
+            obj["audio_url" if snake else "audioURL"] = self.ctx.file_url(request, job, audio.ext)
             obj["duration"] = round(audio.duration_s, 2)
         return obj
 
@@ -151,8 +178,8 @@ class _Routes:
         model = body.get("model", "music-3.0")
         if model not in _RELAUNCH_MODELS:
             problems.append(f"model must be one of {', '.join(_RELAUNCH_MODELS)}")
-        prompt = body.get("prompt") if isinstance(body.get("prompt"), str) else ""
-        lyrics = body.get("lyrics") if isinstance(body.get("lyrics"), str) else ""
+        prompt = str(body.get("prompt")) if isinstance(body.get("prompt"), str) else ""
+        lyrics = str(body.get("lyrics")) if isinstance(body.get("lyrics"), str) else ""
         if not problems and not (prompt or lyrics):
             problems.append("prompt or lyrics is required")
         if problems:
@@ -163,15 +190,20 @@ class _Routes:
         title = body.get("title") or ""
         if self.ctx.engine.moderated_at_submit(prompt, lyrics, title):
             return json_response({"error": "Moderated prompt"}, 422)
+        instrumental = bool(body.get("instrumental", False))
+        if not lyrics.strip() and not instrumental:
+            lyrics = written_lyrics(prompt)  # the model writes, and sings, its own words
         try:
             job = self.ctx.engine.create(
                 PROVIDER, lambda: self._music_id(account), exclusive=True, account=account,
-                lyrics=lyrics, prompt=prompt, style=prompt or "pop", title=title, model=str(model),
-                instrumental=bool(body.get("instrumental", False)), max_duration_s=240.0,
+                lyrics="" if instrumental else lyrics, prompt=prompt, style=prompt or "pop",
+                title=title or written_title(prompt, lyrics), model=str(model), instrumental=instrumental,
+                max_duration_s=240.0,
             )
         except AccountBusy:
             return json_response({"error": BUSY_MESSAGE}, 429)
-        return json_response({"musicId": job.id}, 201)
+        answer: Any = [{"musicId": job.id}] if self.ctx.useapi_create_array else {"musicId": job.id}
+        return json_response(answer, 201)
 
     async def retrieve(self, request: Request) -> Response:
         if self.ctx.auth_problem(PROVIDER, request):
@@ -235,4 +267,5 @@ def routes(ctx: Context, prefix: str = "/useapi") -> list[BaseRoute]:
         Route(f"{base}/", listing, methods=["GET"]),
         Route(base, listing, methods=["GET"]),
         Route(f"{base}/{{music_id:str}}", ep("poll", r.retrieve), methods=["GET"]),
+        *not_found_route(ctx, prefix, PROVIDER, lambda req: error(404, "Not found."), error),
     ]

@@ -29,7 +29,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from minimax_nb.emulator import routes_aimlapi, routes_apiin, routes_minimax, routes_useapi
+from minimax_nb.emulator import (
+    routes_aimlapi,
+    routes_apiin,
+    routes_fal,
+    routes_minimax,
+    routes_replicate,
+    routes_useapi,
+)
 from minimax_nb.emulator.common import (
     DEFAULT_KEY,
     Context,
@@ -44,8 +51,10 @@ from minimax_nb.emulator.files import CONTENT_TYPES, UrlSigner, render_cover
 
 __all__ = ["PROVIDERS", "Emulator"]
 
-#: The provider prefixes the emulator serves. ``"local"`` is the AIML shape at ``/local``.
-PROVIDERS: tuple[str, ...] = ("useapi", "aimlapi", "apiin", "minimax", "local")
+#: The provider prefixes the emulator serves. ``"local"`` is the AIML shape at ``/local``. The emulator never
+#: imports the adapters (layering), so this list is its own; a test keeps it equal to
+#: ``minimax_nb.providers.PROVIDER_NAMES`` + ``"local"``.
+PROVIDERS: tuple[str, ...] = ("useapi", "aimlapi", "apiin", "minimax", "fal", "replicate", "local")
 #: The host in ``base_url`` before ``start()``: requests go through ``transport()``, never a socket.
 IN_PROCESS_ROOT = "http://emulator.invalid"
 
@@ -203,7 +212,8 @@ def _normalize_keys(keys: Mapping[str, Iterable[str] | str] | None) -> dict[str,
 
 
 class Emulator:
-    """Offline emulator of the four MiniMax music APIs (useapi.net, AIML API, apiin.one, MiniMax platform).
+    """Offline emulator of the MiniMax music APIs (useapi.net, AIML API, apiin.one, MiniMax platform, fal.ai,
+    Replicate).
 
         with Emulator(speed=50) as emu:                 # uvicorn on an automatic loopback port
             url = emu.base_url("aimlapi")               # "http://127.0.0.1:PORT/aimlapi"
@@ -230,6 +240,11 @@ class Emulator:
             emulators never hand out the same id (a client's download cache is keyed by job id).
         minimax_concurrency: generations the platform runs at once (its documented limits are 3 for
             free accounts, 20 paid); beyond it, ``1041``. ``None``: unlimited.
+        tls: serve HTTPS instead of HTTP (``start()`` makes a throwaway CA with ``trustme`` and a certificate
+            for 127.0.0.1/localhost/::1). ``ca_file`` is the CA's PEM: hand it to a client as
+            ``SSL_CERT_FILE`` (fal's official client speaks only HTTPS).
+        useapi_create_array: useapi's relaunch create answers ``[{"musicId"}]`` (the vendor's answer may be
+            an object or such an array) instead of ``{"musicId"}``.
     """
 
     def __init__(
@@ -249,8 +264,12 @@ class Emulator:
         balance: Mapping[str, int] | None = None,
         minimax_concurrency: int | None = None,
         repeatable_ids: bool = False,
+        tls: bool = False,
+        useapi_create_array: bool = False,
     ) -> None:
         self.speed = float(speed)
+        self.tls = bool(tls)
+        self._tls_dir: Any = None
         self.seed = seed
         self.host = host
         self.port = port
@@ -271,12 +290,15 @@ class Emulator:
         self._ctx = Context(engine=self.engine, faults=self.faults, signer=UrlSigner(secrets.token_bytes(32)),
                             keys=_normalize_keys(keys), useapi_accounts=tuple(useapi_accounts),
                             url_ttl_s=url_ttl_s)
+        self._ctx.useapi_create_array = bool(useapi_create_array)
         self.app = Starlette(routes=[
             *routes_useapi.routes(self._ctx, "/useapi"),
             *routes_aimlapi.routes(self._ctx, "/aimlapi", "aimlapi"),
             *routes_aimlapi.routes(self._ctx, "/local", "local"),
             *routes_apiin.routes(self._ctx, "/apiin"),
             *routes_minimax.routes(self._ctx, "/minimax"),
+            *routes_fal.routes(self._ctx, "/fal", "/falrun"),
+            *routes_replicate.routes(self._ctx, "/replicate"),
             *_file_routes(self._ctx),
         ])
         self._server: Any = None
@@ -306,9 +328,11 @@ class Emulator:
             sock.bind((self.host, self.port))
             sock.listen(128)
             self.port = int(sock.getsockname()[1])
+            certfile = self._make_tls_file() if self.tls else None
             config = uvicorn.Config(self.app, http=_protocol_class(self._ctx.connections), ws="none",
                                     lifespan="off", log_level="warning", access_log=False,
-                                    timeout_graceful_shutdown=1, loop="asyncio")
+                                    timeout_graceful_shutdown=1, loop="asyncio",
+                                    ssl_certfile=certfile, ssl_keyfile=certfile)
             server = uvicorn.Server(config)
             thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                                       name=f"mnb-emulator-{self.port}", daemon=True)
@@ -341,6 +365,29 @@ class Emulator:
 
     close = stop
 
+    def _make_tls_file(self) -> str:
+        """A fresh CA and a server certificate, written to a private temporary directory."""
+        import tempfile
+
+        import trustme
+
+        if self._tls_dir is None:
+            self._tls_dir = tempfile.TemporaryDirectory(prefix="mnb-emulator-tls-")
+        root = Path(self._tls_dir.name)
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
+        ca.cert_pem.write_to_path(str(root / "ca.pem"))
+        cert.private_key_and_cert_chain_pem.write_to_path(str(root / "server.pem"))
+        return str(root / "server.pem")
+
+    @property
+    def ca_file(self) -> str | None:
+        """The PEM file of the CA that signed the TLS listener's certificate (``tls=True``, after
+        ``start()``); ``None`` otherwise. Set it as ``SSL_CERT_FILE`` for a client that must trust it."""
+        if self._tls_dir is None:
+            return None
+        return str(Path(self._tls_dir.name) / "ca.pem")
+
     def __enter__(self) -> Emulator:
         return self.start()
 
@@ -362,10 +409,11 @@ class Emulator:
         if self._server is None:
             return IN_PROCESS_ROOT
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def base_url(self, provider: str) -> str:
-        """Base URL of one provider: ``useapi``, ``aimlapi``, ``apiin``, ``minimax`` or ``local``."""
+        """Base URL of one provider: ``useapi``, ``aimlapi``, ``apiin``, ``minimax``, ``fal`` (its queue
+        host; the synchronous run host is ``{url}/falrun``), ``replicate`` or ``local``."""
         if provider not in PROVIDERS:
             raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
         return f"{self.url}/{provider}"

@@ -22,14 +22,19 @@ from minimax_nb.providers.base import (
     ProviderAdapter,
     SubmitResult,
 )
+from minimax_nb.providers.fal import FalAdapter
 from minimax_nb.providers.local import LocalAdapter
 from minimax_nb.providers.minimax import MinimaxAdapter
+from minimax_nb.providers.replicate import ReplicateAdapter
 from minimax_nb.providers.useapi import UseapiAdapter
 
 __all__ = [
+    "ENV_KEYS",
     "PROVIDERS",
+    "PROVIDER_NAMES",
     "AimlapiAdapter",
     "ApiinAdapter",
+    "FalAdapter",
     "HttpRequest",
     "HttpResponse",
     "Issue",
@@ -37,6 +42,7 @@ __all__ = [
     "MinimaxAdapter",
     "ModelSpec",
     "ProviderAdapter",
+    "ReplicateAdapter",
     "SubmitResult",
     "UseapiAdapter",
     "get_adapter",
@@ -49,8 +55,15 @@ PROVIDERS: dict[str, type[ProviderAdapter]] = {
     "aimlapi": AimlapiAdapter,
     "apiin": ApiinAdapter,
     "minimax": MinimaxAdapter,
+    "fal": FalAdapter,
+    "replicate": ReplicateAdapter,
     "local": LocalAdapter,
 }
+
+#: The real providers (not ``"local"``), in the order used when no provider is named (first key found wins).
+PROVIDER_NAMES: tuple[str, ...] = ("useapi", "aimlapi", "apiin", "minimax", "fal", "replicate")
+#: The environment variable holding each real provider's key.
+ENV_KEYS: dict[str, str] = {name: PROVIDERS[name].env_key for name in PROVIDER_NAMES}
 
 
 def get_adapter(name: str) -> ProviderAdapter:

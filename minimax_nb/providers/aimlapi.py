@@ -15,6 +15,13 @@ Models (limits from the AIML OpenAPI fragments):
 - ``minimax/music-cover``: ``prompt`` 10–2000 + ``reference_audio_url`` required, ``lyrics`` 10–3000;
   its audio setting key is ``sample_rate`` (the others say ``audio_sample_rate``).
 
+- ``music-01`` (AIML's docs: ``aimlapi/api-docs`` ``music-models/MiniMax/music-01.md``): its own route
+  ``POST /v2/generate/audio/minimax/generate`` with ``lyrics`` (``##`` accompaniment) and the reference ids
+  ``refer_voice`` and/or ``refer_instrumental`` (from AIML's multipart upload
+  ``/v2/generate/audio/minimax/upload``, which this JSON-only adapter does not make: pass the ids in
+  ``extra``). It holds the request until the song is made and answers MiniMax-style, the audio as hex in
+  ``data.audio``: the job completes at submit with the bytes (``SubmitResult.audio_bytes``).
+
 ``meta.usage`` (``credits_used``, ``usd_spent``) stays in ``Job.raw``.
 """
 
@@ -52,6 +59,7 @@ _AUDIO: dict[str, Any] = dict(bitrates=_BITRATES, sample_rates=_RATES, formats=_
 
 LEGACY = "minimax-music"
 COVER = "minimax/music-cover"
+MUSIC01 = "music-01"
 
 AIML_MODELS: dict[str, ModelSpec] = {
     LEGACY: ModelSpec(
@@ -65,6 +73,16 @@ AIML_MODELS: dict[str, ModelSpec] = {
         structure_tags=False,
         max_duration_s=60.0,
         description="legacy minimax-music: lyrics ≤600 as prompt + a .wav/.mp3 reference song with vocals",
+    ),
+    MUSIC01: ModelSpec(
+        name=MUSIC01,
+        lyrics_required=True,
+        prompt_is_style=False,
+        accompaniment_marks=True,
+        max_duration_s=60.0,
+        blocking=True,
+        description="music-01: lyrics + uploaded refer_voice/refer_instrumental ids in extra; blocks, hex",
+        **_AUDIO,
     ),
     "minimax/music-1.5": ModelSpec(
         name="minimax/music-1.5",
@@ -155,6 +173,16 @@ class AimlapiAdapter(ProviderAdapter):
             return [bad]
         spec = self.model_spec(name)
         issues = check_request(spec, request)
+        refs = request.extra.get("refer_voice") or request.extra.get("refer_instrumental")
+        if name == MUSIC01 and not refs:
+            issues.append(
+                Issue(
+                    "error",
+                    "extra",
+                    "music-01 needs extra['refer_voice'] and/or extra['refer_instrumental'] "
+                    "(ids from AIML's /v2/generate/audio/minimax/upload)",
+                )
+            )
         if (
             spec.lyrics_optional_when_instrumental
             and not request.lyrics.strip()
@@ -180,12 +208,28 @@ class AimlapiAdapter(ProviderAdapter):
         """``POST /v2/generate/audio`` with the body of ``model``; ``ValidationError`` on any error."""
         name = self.resolve_model(request, model)
         self._raise_invalid(self.validate(request, model=name), name)
+        if name == MUSIC01:
+            return HttpRequest(
+                "POST",
+                "/v2/generate/audio/minimax/generate",
+                "submit",
+                json=self.body_for(request, name),
+                blocking=True,
+            )
         return HttpRequest("POST", "/v2/generate/audio", "submit", json=self.body_for(request, name))
 
     def body_for(self, request: MusicRequest, model: str) -> dict[str, Any]:
         """The JSON body for ``model`` (no validation). ``request.extra`` is merged in last."""
         body: dict[str, Any] = {"model": model}
-        if model == LEGACY:
+        if model == MUSIC01:
+            body["lyrics"] = request.lyrics
+            if request.sample_rate or request.bitrate or request.audio_format:  # all three or none
+                body["audio_setting"] = {
+                    "sample_rate": request.sample_rate or 44100,
+                    "bitrate": request.bitrate or 256000,
+                    "format": request.audio_format or "mp3",
+                }
+        elif model == LEGACY:
             body["prompt"] = request.lyrics
             body["reference_audio_url"] = request.reference_audio_url
         else:
@@ -211,9 +255,12 @@ class AimlapiAdapter(ProviderAdapter):
         return body
 
     def parse_submit(self, job: Job, response: HttpResponse) -> SubmitResult:
-        """``{"id", "status"}`` → the job with its generation id, usually ``QUEUED``."""
+        """``{"id", "status"}`` → the job with its generation id, usually ``QUEUED``; music-01's MiniMax-style
+        answer → the ``COMPLETED`` job plus its audio bytes."""
         self.raise_for_error(response)
         data = read_json(self.name, response)
+        if self.resolve_model(job.request, job.model) == MUSIC01 or "base_resp" in data:
+            return self._parse_music01(job, response, data)
         gen_id = as_str(data.get("id")) or as_str(data.get("generation_id"))
         if gen_id is None:
             raise MiniMaxError(
@@ -226,10 +273,40 @@ class AimlapiAdapter(ProviderAdapter):
         job = job.evolve(id=gen_id, model=self.resolve_model(job.request, job.model))
         return SubmitResult(self._apply(job, data, default=JobStatus.QUEUED))
 
+    def _parse_music01(self, job: Job, response: HttpResponse, data: Mapping[str, Any]) -> SubmitResult:
+        from minimax_nb.providers.minimax import _base_resp_error, _decode_hex, _duration_s
+
+        trace_id = as_str(data.get("trace_id")) or request_id_of(response)
+        err = _base_resp_error(
+            data, provider=self.name, status_code=response.status_code, request_id=trace_id
+        )
+        if err is not None:
+            raise err
+        payload = data.get("data")
+        audio = payload.get("audio") if isinstance(payload, Mapping) else None
+        if not isinstance(audio, str) or not audio:
+            raise MiniMaxError(
+                f"{self.name} music-01 answer has no data.audio",
+                provider=self.name,
+                status_code=response.status_code,
+                request_id=trace_id,
+            )
+        audio_bytes = _decode_hex(audio, provider=self.name, request_id=trace_id)
+        extra = data.get("extra_info")
+        raw = {k: v for k, v in data.items() if k != "data"}
+        job = job.evolve(id=trace_id or job.id, model=MUSIC01)
+        done = finish(
+            job,
+            JobStatus.COMPLETED,
+            raw,
+            duration_s=_duration_s(extra) if isinstance(extra, Mapping) else None,
+        )
+        return SubmitResult(done, audio_bytes=audio_bytes, audio_ext=job.request.audio_format or "mp3")
+
     # ---------------------------------------------------------------- polling
     def build_poll(self, job: Job) -> HttpRequest | None:
-        """``GET /v2/generate/audio?generation_id=<id>``."""
-        if not job.id:
+        """``GET /v2/generate/audio?generation_id=<id>``; ``None`` for music-01 (no status endpoint)."""
+        if not job.id or job.model == MUSIC01:
             return None
         return HttpRequest("GET", "/v2/generate/audio", "read", params={"generation_id": job.id})
 

@@ -100,6 +100,9 @@ class ProviderAdapter(abc.ABC):
 
     name: ClassVar[str]
     env_key: ClassVar[str]
+    #: The scheme of the ``Authorization`` header the client sends: ``f"{auth_scheme} {key}"``
+    #: (fal.ai: ``"Key"``).
+    auth_scheme: ClassVar[str] = "Bearer"
     default_base_url: ClassVar[str]
     default_model: ClassVar[str]
     models: ClassVar[Mapping[str, ModelSpec]]

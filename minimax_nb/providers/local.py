@@ -30,5 +30,6 @@ class LocalAdapter(AimlapiAdapter):
     #: The emulator speaks the whole AIML surface; ``minimax/music-2.6`` is the one it is built around.
     models: ClassVar[Mapping[str, ModelSpec]] = {
         LOCAL_MODEL: AIML_MODELS[LOCAL_MODEL],
-        **{k: v for k, v in AIML_MODELS.items() if k != LOCAL_MODEL},
+        # not music-01: it needs reference ids from a multipart upload the client does not make
+        **{k: v for k, v in AIML_MODELS.items() if k not in (LOCAL_MODEL, "music-01")},
     }

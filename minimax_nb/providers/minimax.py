@@ -523,6 +523,19 @@ class MinimaxAdapter(ProviderAdapter):
             request_id=rid,
             retry_after=retry_after_of(response),
         )
+        if err is not None and response.status_code >= 400 and (
+            type(err) is MiniMaxError or response.status_code == 404
+        ):
+            # an HTTP 404 (an unknown path) or a code with no class of its own: the HTTP status decides
+            raise error_for_status(
+                self.name,
+                response.status_code,
+                err.message,
+                code=err.code,
+                request_id=rid,
+                body=_scrub(body),
+                retry_after=retry_after_of(response),
+            )
         if err is not None:
             raise err
         if response.status_code >= 400:

@@ -7,8 +7,11 @@ song is made and answers ``{"musicId", "audioURL", "duration"}``; one generation
 ``ConcurrencyLimitError``). MiniMax may moderate a song after it was made: a later retrieve shows
 ``status: 4`` and the job becomes ``MODERATED``.
 
-Models ``"music-2.6"`` and ``"music-3.0"`` are the 2026 relaunch: ``POST`` JSON, ``201 {"musicId"}``,
-then poll the retrieve endpoint.
+Models ``"music-2.6"`` and ``"music-3.0"`` are the 2026 relaunch: ``POST`` JSON, ``201 {"musicId"}`` or
+``201 [{"musicId"}, …]`` (the first item counts), then poll the retrieve endpoint, which answers snake_case
+``audio_url`` (and ``cover_url``), a model-written ``title`` and the ``lyrics`` the model sang. A wordless
+track needs ``instrumental=True``: empty lyrics alone make the model write and sing its own words. A 429
+means the account is busy (songs started on the website count too) → ``ConcurrencyLimitError``.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ from minimax_nb.providers.base import (
 __all__ = ["UseapiAdapter"]
 
 V1 = "v1"
-_BUSY_TEXT = "previous request has not been completed"
+#: What a 429 says when the account is busy (another song runs, maybe started on the website).
+_BUSY_TEXTS = ("previous request has not been completed", "busy", "in progress", "already generating")
 
 _STATUS = {0: JobStatus.QUEUED, 1: JobStatus.RUNNING, 2: JobStatus.COMPLETED, 4: JobStatus.MODERATED}
 _LABELS = {
@@ -110,6 +114,15 @@ class UseapiAdapter(ProviderAdapter):
             issues.append(Issue("error", "lyrics", f"{name} needs lyrics or a style description"))
         if request.style_id:
             issues.append(Issue("warning", "style_id", f"{name} takes no styleId; it is ignored"))
+        if not request.lyrics.strip() and not request.instrumental and (request.style or "").strip():
+            issues.append(
+                Issue(
+                    "warning",
+                    "lyrics",
+                    f"no lyrics: {name} will write and sing its own words; "
+                    "set instrumental=True for a wordless track",
+                )
+            )
         return issues
 
     def build_submit(
@@ -145,7 +158,9 @@ class UseapiAdapter(ProviderAdapter):
     def parse_submit(self, job: Job, response: HttpResponse) -> SubmitResult:
         """v1: a ``COMPLETED`` job with ``audio_url`` and ``duration_s``; relaunch (201): ``QUEUED``."""
         self.raise_for_error(response)
-        data = read_json(self.name, response)
+        data = _first_item(read_json(self.name, response, expect=object))
+        if data is None:
+            data = read_json(self.name, response)  # raises: not an object (nor a list of them)
         music_id = as_str(data.get("musicId"))
         if music_id is None:
             raise MiniMaxError(
@@ -158,7 +173,7 @@ class UseapiAdapter(ProviderAdapter):
         job = job.evolve(id=music_id, model=self.resolve_model(job.request, job.model))
         if "status" in data or "statusLabel" in data:
             return SubmitResult(self._apply(job, data))
-        url = as_str(data.get("audioURL"))
+        url = as_str(data.get("audioURL")) or as_str(data.get("audio_url"))
         if url is not None:
             return SubmitResult(
                 finish(
@@ -183,7 +198,9 @@ class UseapiAdapter(ProviderAdapter):
         status = self._status_of(data, job)
         changes: dict[str, Any] = {}
         for key, field in (
+            ("audio_url", "audio_url"),
             ("audioURL", "audio_url"),
+            ("cover_url", "cover_url"),
             ("coverURL", "cover_url"),
             ("title", "title"),
             ("lyrics", "lyrics"),
@@ -225,9 +242,10 @@ class UseapiAdapter(ProviderAdapter):
             return _LABELS[label.lower()]
         if isinstance(raw, str) and raw.lower() in _LABELS:
             return _LABELS[raw.lower()]
+        audio = as_str(data.get("audioURL")) or as_str(data.get("audio_url"))
         if data.get("statusFinal") is True:
-            return JobStatus.COMPLETED if as_str(data.get("audioURL")) else JobStatus.FAILED
-        if raw is None and label is None and as_str(data.get("audioURL")):
+            return JobStatus.COMPLETED if audio else JobStatus.FAILED
+        if raw is None and label is None and audio:
             return JobStatus.COMPLETED
         return job.status if job.status.is_final else JobStatus.RUNNING
 
@@ -251,7 +269,7 @@ class UseapiAdapter(ProviderAdapter):
         }
         if response.status_code == 422 or (response.status_code == 400 and "moderat" in message.lower()):
             raise ModerationError(message, **kw)
-        if response.status_code == 429 and _BUSY_TEXT in message.lower():
+        if response.status_code == 429 and any(t in message.lower() for t in _BUSY_TEXTS):
             raise ConcurrencyLimitError(message, retry_after=retry_after, **kw)
         raise error_for_status(
             self.name,
@@ -307,3 +325,13 @@ class UseapiAdapter(ProviderAdapter):
         self.raise_for_error(response)
         data = read_json(self.name, response, expect=list)
         return [dict(item) for item in data if isinstance(item, Mapping)]
+
+
+def _first_item(data: Any) -> Mapping[str, Any] | None:
+    """The create answer as one object: itself, or the first object of a list (the relaunch may answer
+    ``[{"musicId"}, …]``); ``None`` when it is neither."""
+    if isinstance(data, Mapping):
+        return data
+    if isinstance(data, list) and data and isinstance(data[0], Mapping):
+        return data[0]
+    return None

@@ -225,7 +225,9 @@ def test_relaunch_create_201_then_poll(emu: Emulator, http: httpx.Client) -> Non
                 break
             threading.Event().wait(0.02)
     assert got["status"] == 2
-    assert http.get(got["audioURL"]).status_code == 200
+    # issue 11: the relaunch's retrieve answers snake_case audio_url (v1 songs keep audioURL)
+    assert "audioURL" not in got
+    assert http.get(got["audio_url"]).status_code == 200
     assert http.post(f"{base}/v1/minimax/music/create", json={"prompt": "forbiddenword"}).status_code == 422
 
 

@@ -31,11 +31,13 @@ EXPECTED = {
     "aimlapi": ("AIMLAPI_API_KEY", "https://api.aimlapi.com", "minimax/music-2.0"),
     "apiin": ("APIIN_API_KEY", "https://apiin.one", "minimax-music"),
     "minimax": ("MINIMAX_API_KEY", "https://api.minimax.io", "music-2.6"),
+    "fal": ("FAL_KEY", "https://queue.fal.run", "fal-ai/minimax-music/v2"),
+    "replicate": ("REPLICATE_API_TOKEN", "https://api.replicate.com", "minimax/music-1.5"),
     "local": ("", "", "minimax/music-2.6"),
 }
 
 
-def test_registry_holds_the_five_providers() -> None:
+def test_registry_holds_every_provider() -> None:  # issue 11 adds fal and replicate
     assert set(PROVIDERS) == set(EXPECTED)
     for name, cls in PROVIDERS.items():
         assert issubclass(cls, ProviderAdapter)
@@ -114,6 +116,8 @@ def test_warnings_do_not_block(name: str) -> None:
         "apiin": MusicRequest(lyrics="[Verse] hi\nla la la la", style="synth pop, bright"),
         "minimax": MusicRequest(lyrics="[Verse] hi\nla la la la", style="synth pop, bright"),
         "local": MusicRequest(lyrics="[Verse] hi\nla la la la", style="synth pop, bright"),
+        "fal": MusicRequest(lyrics="[Verse] hi\nla la la la", style="synth pop, bright"),
+        "replicate": MusicRequest(lyrics="[Verse] hi\nla la la la", style="synth pop, bright"),
     }[name]
     issues = a.validate(good)
     assert issues and all(i.level == "warning" for i in issues)

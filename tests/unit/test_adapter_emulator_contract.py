@@ -76,7 +76,14 @@ def _request_for(adapter: ProviderAdapter, model: str) -> MusicRequest:
     )
 
 
-CASES = [(p, m) for p in ("useapi", "aimlapi", "apiin", "minimax", "local") for m in get_adapter(p).models]
+# AIML's music-01 needs uploaded reference ids and answers hex audio (no URL): its own end-to-end test is
+# tests/unit/test_adapter_aiml_music01.py
+CASES = [
+    (p, m)
+    for p in ("useapi", "aimlapi", "apiin", "minimax", "local")
+    for m in get_adapter(p).models
+    if m != "music-01"
+]
 
 
 @pytest.mark.parametrize(("provider", "model"), CASES)

@@ -193,6 +193,7 @@ class _Adapter:
     """Just enough of an adapter for ClientCore."""
 
     name = "useapi"
+    auth_scheme = "Bearer"
     default_model = "m"
     default_base_url = "https://example.invalid"
     per_account_limit: int | None = 1
