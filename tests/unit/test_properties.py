@@ -58,8 +58,9 @@ json_trees = st.recursive(
 weird = (st.binary(max_size=10) | st.sets(st.integers(), max_size=3) | st.builds(Opaque)
          | st.just(float("nan")) | st.just(float("inf")) | st.builds(circular)
          | st.integers(min_value=1, max_value=400).map(deep) | st.just(deep(5000))
-         | st.text(alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1,
-                   max_size=3))
+)
+# Lone surrogates (text that cannot be sent) are pinned by test_errors_foreign.py instead: under xdist a
+# generated one can end up in a test report, which execnet cannot serialise.
 any_value = json_trees | weird | st.tuples(st.integers()) | st.complex_numbers()
 
 # Values a user plausibly writes for each field (so many requests get past the type checks).
