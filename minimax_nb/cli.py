@@ -321,7 +321,7 @@ def cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: Text
         # is busy is sent again after a wait); a create the provider rejects raises, so a wrong key or
         # an unreachable host gets its own exit code instead of "status: failed".
         try:
-            job = client.generate(request, on_update=progress)
+            job = client.generate(request, on_update=progress, progress=False)
         except MiniMaxError as exc:
             code = exit_code_for(exc)
             job_of = exc.job if isinstance(getattr(exc, "job", None), Job) else None
@@ -435,7 +435,7 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             with _client(provider, ledger=args.ledger or None, speed=args.speed,
                          api_key=args.api_key if args.provider else None,
                          base_url=args.base_url if args.provider else None) as client:
-                jobs = client.resume()
+                jobs = client.resume(progress=False)
         except MiniMaxError as exc:
             print(f"error: {provider}: {type(exc).__name__}: {exc}", file=err)
             code = max(code, exit_code_for(exc))

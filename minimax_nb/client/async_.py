@@ -293,18 +293,26 @@ class AsyncMusicClient:
         return flow.audio_path_or_raise(self._core, new)
 
     async def generate(self, request: MusicRequest, download: bool = True,
-                       on_update: OnUpdate | None = None) -> Job:
+                       on_update: OnUpdate | None = None, progress: bool = True) -> Job:
         """Submit, wait for the final state and download the audio (see ``MusicClient.generate``)."""
-        return await self._run(flow.generate(self._core, request, self._core.account, download), on_update)
+        bar = _core.progress_bar(progress, 1, request.title or "song")
+        try:
+            return await self._run(flow.generate(self._core, request, self._core.account, download),
+                             _core.with_progress(on_update, bar))
+        finally:
+            if bar is not None:
+                bar.close()
 
     async def generate_many(self, requests: Iterable[MusicRequest], concurrency: int | None = None,
                             on_update: OnUpdate | None = None, download: bool = True,
-                            max_usd: float | None = None) -> list[Job]:
+                            max_usd: float | None = None, progress: bool = True) -> list[Job]:
         """Generate several songs at once (tasks); see ``MusicClient.generate_many``."""
         reqs = list(requests)
         _core.check_budget(self._core, reqs, max_usd)
         if not reqs:
             return []
+        bar = _core.progress_bar(progress, len(reqs), "songs")
+        on_update = _core.with_progress(on_update, bar)
         workers = _core.effective_concurrency(self._core, concurrency, len(reqs))
         gate = asyncio.Semaphore(workers)
         slots: asyncio.Queue[str | None] = asyncio.Queue()
@@ -335,7 +343,11 @@ class AsyncMusicClient:
                     if held:
                         slots.put_nowait(account)
 
-        return list(await asyncio.gather(*(one(r) for r in reqs)))
+        try:
+            return list(await asyncio.gather(*(one(r) for r in reqs)))
+        finally:
+            if bar is not None:
+                bar.close()
 
     async def styles(self) -> list[dict[str, str]]:
         """The provider's style list (useapi). Other providers raise ``NotImplementedError``."""
@@ -348,11 +360,20 @@ class AsyncMusicClient:
         return await self._run(flow.call(self._core, request, self._core.adapter.parse_list))
 
     async def resume(self, download: bool = True, concurrency: int = 8,
-                     on_update: OnUpdate | None = None) -> list[Job]:
+                     on_update: OnUpdate | None = None, progress: bool = True) -> list[Job]:
         """Bring every unfinished job of the ledger to a final state (see ``MusicClient.resume``)."""
         plan = await self._local(_core.resume_plan, self._core)
-        if plan is None:
+        if plan is None or not (plan.open or plan.missing_audio):
             return []
+        bar = _core.progress_bar(progress, len(plan.open) + len(plan.missing_audio), "resume")
+        try:
+            return await self._resume(plan, download, concurrency, _core.with_progress(on_update, bar))
+        finally:
+            if bar is not None:
+                bar.close()
+
+    async def _resume(self, plan: _core.ResumePlan, download: bool, concurrency: int,
+                    on_update: OnUpdate | None) -> list[Job]:
         await self._local(clean_orphans, self._core.download_dir)
         jobs = await self._run(flow.reconcile(self._core, plan.open, plan.known_ids), on_update)
 

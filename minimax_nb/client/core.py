@@ -21,7 +21,6 @@ import logging
 import math
 import os
 import random
-import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -57,7 +56,8 @@ from minimax_nb.providers import base as _base
 from minimax_nb.providers.base import HttpRequest, HttpResponse, ProviderAdapter
 
 if TYPE_CHECKING:
-    from minimax_nb.client.polling import PollPolicy
+    from minimax_nb.client.polling import PollingPolicy, PollPolicy
+    from minimax_nb.client.progress import Progress
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -410,6 +410,8 @@ class ClientCore:
         ledger: LedgerLike | None,
         download_dir: Path,
         max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
+        learn_polling: bool = False,
+        speed: float = 1.0,
     ) -> None:
         self.provider = provider
         self.adapter = adapter
@@ -431,6 +433,10 @@ class ClientCore:
         self.max_download_bytes = max_download_bytes
         #: the flow's clock for deadlines (monotonic seconds); tests may replace it
         self.clock: Callable[[], float] = time.monotonic
+        #: learn each job's poll schedule from the ledger (no PollPolicy was given); ``speed``: how much
+        #: faster than real time the service runs (an emulator), by which schedules are scaled
+        self.learn_polling = learn_polling
+        self.speed = speed
 
     def __repr__(self) -> str:
         return f"<ClientCore {self.provider} {self.base_url}>"
@@ -538,6 +544,17 @@ class ClientCore:
 
         status = JobStatus.MODERATED if isinstance(error, ModerationError) else JobStatus.FAILED
         return job.evolve(status=status, error=self.redact(str(error)))
+
+    def policy_for(self, job: Job) -> PollingPolicy:
+        """The poll schedule of ``job``: the user's ``PollPolicy``, else one learned from the ledger's
+        finished jobs of this provider and model (``polling.policy_for``), scaled like the user's."""
+        if not self.learn_polling:
+            return self.poll
+        from minimax_nb.client.polling import policy_for
+
+        learned = policy_for(self.provider, job.model, self.ledger,  # type: ignore[arg-type]
+                             speed=self.speed, timeout=self.poll.timeout * self.speed)
+        return learned.scaled(1.0 / self.speed) if self.speed != 1.0 else learned
 
     def is_refusal(self, error: BaseException) -> bool:
         return is_refusal(self.adapter, error)
@@ -699,20 +716,21 @@ def build_core(
         from minimax_nb.providers import get_adapter
 
         adapter = get_adapter(name)
+    learn = poll is None  # no schedule given: learn one per job from the ledger's finished jobs
     poll = poll or PollPolicy()
     emulator = None
     speed = emulator_speed
     if name == LOCAL_PROVIDER:
         base_url = base_url or env.get("MINIMAX_NB_LOCAL_BASE_URL") or None  # a separately run emulator
     if name == LOCAL_PROVIDER and base_url is None:
-        emu_mod = importlib.import_module("minimax_nb.emulator")
+        # the emulator (and its synthesizer) runs in a child process shared by this process's clients,
+        # so a notebook kernel stays free (client/local.py)
+        from minimax_nb.client.local import local_emulator
+
         speed = resolve_local_speed(emulator_speed, env)
-        # A fresh seed per session, as a real service varies: two sessions' songs and timings differ
-        # (the emulator's own `seed=` keeps tests that need repeatability exact).
-        emulator = emu_mod.Emulator(speed=speed, seed=secrets.randbelow(2**31))
-        emulator.start()
+        emulator = local_emulator(speed, env)
         base_url = emulator.base_url(LOCAL_PROVIDER)
-        api_key = api_key or emu_mod.DEFAULT_KEY
+        api_key = api_key or emulator.default_key
     elif name == LOCAL_PROVIDER and api_key is None:
         api_key = importlib.import_module("minimax_nb.emulator").DEFAULT_KEY
     if speed:
@@ -731,6 +749,8 @@ def build_core(
             ledger=resolve_ledger(ledger, env),
             download_dir=default_download_dir(download_dir, env),
             max_download_bytes=max_download_bytes,
+            learn_polling=learn,
+            speed=speed or 1.0,
         )
     except BaseException:
         if emulator is not None:
@@ -862,6 +882,28 @@ def check_budget(core: ClientCore, requests: Sequence[MusicRequest], max_usd: fl
             f"${known:.2f}), so the batch cannot be kept under ${max_usd:.2f}; drop max_usd to send it "
             "anyway",
             provider=core.provider, estimate_usd=known, unknown=unknown, max_usd=max_usd)
+
+
+def progress_bar(enabled: bool, total: int | None, desc: str) -> Progress | None:
+    """A ``Progress`` display when ``enabled`` (a bar in a notebook, lines in a terminal), else ``None``."""
+    if not enabled:
+        return None
+    from minimax_nb.client.progress import Progress
+
+    return Progress(total=total, desc=desc)
+
+
+def with_progress(on_update: Callable[[Job], Any] | None,
+                  bar: Progress | None) -> Callable[[Job], Any] | None:
+    """``on_update`` that also feeds ``bar``; what ``on_update`` returns (an awaitable too) passes through."""
+    if bar is None:
+        return on_update
+
+    def both(job: Job) -> Any:
+        bar.update(job)
+        return on_update(job) if on_update is not None else None
+
+    return both
 
 
 def new_cancelled(core: ClientCore, request: MusicRequest, account: str | None) -> Job:

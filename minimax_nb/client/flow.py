@@ -30,6 +30,7 @@ import dataclasses
 import logging
 import os
 from collections.abc import Callable, Generator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -311,39 +312,45 @@ def submit_patiently(core: ClientCore, request: MusicRequest, account: str | Non
 # --------------------------------------------------------------------------------------------------
 
 
-def anchor_elapsed(job: Job) -> float:
-    """Seconds on the job's clock: since the provider said generation started, else since the
-    submit (else since the job was made)."""
-    anchor = job.started_at or job.submitted_at or job.created_at
-    return max(0.0, (utcnow() - anchor).total_seconds())
+def seconds_since(moment: datetime | None, fallback: datetime) -> float:
+    return max(0.0, (utcnow() - (moment or fallback)).total_seconds())
 
 
 def wait(core: ClientCore, job: Job, timeout: float | None = None) -> Flow[Job]:
     """Read the status on the poll schedule until ``job`` is final (each change is notified).
 
-    The schedule is anchored on the job's own clock, so a job older than the first delay (a resume)
-    is read at once. A provider answering 404 for the id it handed out has lost the job: ``LOST``.
-    Raises ``WaitTimeoutError`` (with the last state) after ``timeout`` seconds of waiting.
+    The schedule (the user's ``PollPolicy``, else one learned from the ledger's finished jobs) runs on
+    the job's own clock: from the submit, or — once a read sees the provider move the job from queued
+    to running — from the midpoint of those two reads (its start, known to within a read). While the
+    provider says queued, reads follow ``policy.queued_delay``. A job older than the first delay (a
+    resume) is read at once. A provider answering 404 for the id it handed out has lost the job:
+    ``LOST``. Raises ``WaitTimeoutError`` (with the last state) after ``timeout`` seconds of waiting.
     """
     if job.is_final or core.adapter.build_poll(job) is None:
         return job
-    policy = core.poll
+    policy = core.policy_for(job)
     limit = timeout if timeout is not None else policy.timeout
     deadline = core.clock() + limit
     tail = float(getattr(policy, "cap", 0.0) or policy.first_delay or 1.0)
+    started: datetime | None = None  # the start of generation, when a read saw queued -> running
+    last_queued: datetime | None = None
     reads = 0
     while True:
-        elapsed = anchor_elapsed(job)
-        if reads == 0 and elapsed >= policy.first_delay:
-            delay = 0.0
+        since_submit = seconds_since(job.submitted_at, job.created_at)
+        if reads == 0 and since_submit >= policy.first_delay:
+            nxt: float | None = 0.0
+        elif job.status is JobStatus.QUEUED:
+            nxt = policy.queued_delay(since_submit)
+        elif started is not None:
+            nxt = policy.next_delay(seconds_since(started, job.created_at))
         else:
-            nxt = policy.next_delay(elapsed)
-            delay = tail if nxt is None else nxt
-        delay = max(0.0, min(delay, deadline - core.clock()))
+            nxt = policy.next_delay(since_submit)
+        delay = max(0.0, min(tail if nxt is None else nxt, deadline - core.clock()))
         if delay > 0:
             yield Sleep(delay)
+        read_at = utcnow()
         try:
-            new = yield from get(core, job)
+            new = yield from get(core, job, record=False)
         except NotFoundError as err:
             if job.id is None:
                 raise
@@ -353,7 +360,14 @@ def wait(core: ClientCore, job: Job, timeout: float | None = None) -> Flow[Job]:
                 err.job = job
             raise
         reads += 1
+        if new.status is JobStatus.QUEUED:
+            last_queued = read_at
+        elif last_queued is not None and started is None and new.status is JobStatus.RUNNING:
+            started = last_queued + (read_at - last_queued) / 2
+            new = dataclasses.replace(new, started_at=started)
         if changed(job, new):
+            if new.status is not JobStatus.LOST:
+                yield Journal("record", new, old=job)
             yield Notify(new)
         job = new
         if job.is_final:

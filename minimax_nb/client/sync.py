@@ -284,7 +284,7 @@ class MusicClient:
         return flow.audio_path_or_raise(self._core, new)
 
     def generate(self, request: MusicRequest, download: bool = True,
-                 on_update: OnUpdate | None = None) -> Job:
+                 on_update: OnUpdate | None = None, progress: bool = True) -> Job:
         """Submit, wait for the final state and (when COMPLETED) download the audio. Returns the job.
 
         A refused create (busy account, rate limit) is sent again after a wait. A moderated or failed
@@ -293,11 +293,17 @@ class MusicClient:
         ``job`` is ``AMBIGUOUS``: ``resume()`` tries again, nothing is sent twice).
         ``on_update(job)`` is called with each new state, the downloaded one last.
         """
-        return self._run(flow.generate(self._core, request, self._core.account, download), on_update)
+        bar = _core.progress_bar(progress, 1, request.title or "song")
+        try:
+            return self._run(flow.generate(self._core, request, self._core.account, download),
+                             _core.with_progress(on_update, bar))
+        finally:
+            if bar is not None:
+                bar.close()
 
     def generate_many(self, requests: Iterable[MusicRequest], concurrency: int | None = None,
                       on_update: OnUpdate | None = None, download: bool = True,
-                      max_usd: float | None = None) -> list[Job]:
+                      max_usd: float | None = None, progress: bool = True) -> list[Job]:
         """Generate several songs at once (threads); returns the jobs in input order.
 
         At most ``concurrency`` at once overall (default 4) and ``adapter.per_account_limit`` per account
@@ -312,6 +318,8 @@ class MusicClient:
         _core.check_budget(self._core, reqs, max_usd)
         if not reqs:
             return []
+        bar = _core.progress_bar(progress, len(reqs), "songs")
+        on_update = _core.with_progress(on_update, bar)
         workers = _core.effective_concurrency(self._core, concurrency, len(reqs))
         slots: queue.Queue[str | None] = queue.Queue()
         for acc in _core.account_slots(self._core, workers):
@@ -363,6 +371,8 @@ class MusicClient:
             # On an interrupt (a Jupyter "stop"), songs not yet sent are dropped at once; those already
             # sent finish in the background (recorded in the ledger; ``resume()`` also picks them up).
             pool.shutdown(wait=False, cancel_futures=True)
+            if bar is not None:
+                bar.close()
 
     def styles(self) -> list[dict[str, str]]:
         """The provider's style list (useapi). Other providers raise ``NotImplementedError``."""
@@ -375,7 +385,7 @@ class MusicClient:
         return self._run(flow.call(self._core, request, self._core.adapter.parse_list))
 
     def resume(self, download: bool = True, concurrency: int = 8,
-               on_update: OnUpdate | None = None) -> list[Job]:
+               on_update: OnUpdate | None = None, progress: bool = True) -> list[Job]:
         """Bring every unfinished job of the ledger to a final state and fetch missing audio.
 
         Jobs whose create answer was lost (left ``SUBMITTING`` by a crash, or ``AMBIGUOUS``) are never
@@ -384,8 +394,17 @@ class MusicClient:
         status read at once (``concurrency`` at a time) and its audio. Returns the jobs touched.
         """
         plan = self._local(_core.resume_plan, self._core)
-        if plan is None:
+        if plan is None or not (plan.open or plan.missing_audio):
             return []
+        bar = _core.progress_bar(progress, len(plan.open) + len(plan.missing_audio), "resume")
+        try:
+            return self._resume(plan, download, concurrency, _core.with_progress(on_update, bar))
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _resume(self, plan: _core.ResumePlan, download: bool, concurrency: int,
+              on_update: OnUpdate | None) -> list[Job]:
         self._local(clean_orphans, self._core.download_dir)
         jobs = self._run(flow.reconcile(self._core, plan.open, plan.known_ids), on_update)
 

@@ -44,7 +44,7 @@ class ClientLike(Protocol):
     """The part of ``minimax_nb.MusicClient`` the bridge drives."""
 
     def generate(self, request: MusicRequest, download: bool = True,
-                 on_update: Callable[[Job], None] | None = None) -> Job: ...
+                 on_update: Callable[[Job], None] | None = None, progress: bool = True) -> Job: ...
     def close(self) -> None: ...
 
 
@@ -400,7 +400,8 @@ class Bridge:
                 slot.acquire()
             try:
                 client = self._client(run.provider, kwargs)
-                job = client.generate(run.request, on_update=lambda j: self._update(run, j))
+                job = client.generate(run.request, on_update=lambda j: self._update(run, j),
+                                      progress=False)  # the monitor is the progress
             finally:
                 if slot is not None:
                     slot.release()

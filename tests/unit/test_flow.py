@@ -215,11 +215,21 @@ def test_wait_reads_an_old_job_at_once_and_a_new_one_after_the_first_delay() -> 
 
 
 def test_the_schedule_is_anchored_at_the_start_of_generation() -> None:
+    """Queueing time does not count: once a read sees queued -> running, the schedule restarts from
+    the midpoint of those two reads."""
     c = make_core()
-    started = Job(provider="fake", request=SONG, id="j1", status=JobStatus.RUNNING,
-                  submitted_at=utcnow() - timedelta(seconds=300), started_at=utcnow())
-    first = Run(flow.wait(c, started)).start()
-    assert isinstance(first, flow.Sleep) and 19 < first.seconds <= 20  # queueing time does not count
+    queued = Job(provider="fake", request=SONG, id="j1", status=JobStatus.QUEUED,
+                 submitted_at=utcnow() - timedelta(seconds=300))
+    run = Run(flow.wait(c, queued))
+    assert isinstance(run.start(), flow.Send)  # old: read at once
+    sleep = run.send(ok({"id": "j1", "status": "queued"}))
+    assert isinstance(sleep, flow.Sleep)
+    assert isinstance(run.send(), flow.Send)
+    rec = run.send(ok({"id": "j1", "status": "running"}))
+    assert isinstance(rec, flow.Journal) and rec.job.status is JobStatus.RUNNING
+    assert rec.job.started_at is not None and rec.job.started_at <= utcnow()
+    nxt = run.skip_journal(run.send())
+    assert isinstance(nxt, flow.Sleep) and 19 < nxt.seconds <= 20  # the first delay, from the start
 
 
 def test_a_job_the_provider_forgot_is_lost_with_the_reason() -> None:

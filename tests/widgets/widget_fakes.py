@@ -135,7 +135,7 @@ class FakeClient:
         return path
 
     def generate(self, request: MusicRequest, download: bool = True,
-                 on_update: Callable[[Job], None] | None = None) -> Job:
+                 on_update: Callable[[Job], None] | None = None, progress: bool = True) -> Job:
         """Like ``MusicClient.generate``: every state through ``on_update``, the downloaded one last."""
         job = self.submit(request)
         if on_update is not None:
