@@ -180,7 +180,7 @@ def test_monitor_rows_and_errors() -> None:
 
     m = JobMonitor()
     run = Run(id="r1", provider=EVIL_SHORT, request=MusicRequest(title=EVIL, lyrics=EVIL), model=EVIL,
-              expected_s=10, started=0.0, state="error", error=EVIL, finished=1.0)
+              expected_s=10, started=0.0, state=JobStatus.FAILED, refused=True, error=EVIL, finished=1.0)
     m.update(run)
     assert_widget_safe(m, EVIL, where="monitor row")
     run2 = Run(id="r2", provider="local", request=MusicRequest(title="t"), model=None, expected_s=10,
