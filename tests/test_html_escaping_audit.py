@@ -184,7 +184,7 @@ def test_monitor_rows_and_errors() -> None:
     m.update(run)
     assert_widget_safe(m, EVIL, where="monitor row")
     run2 = Run(id="r2", provider="local", request=MusicRequest(title="t"), model=None, expected_s=10,
-               started=0.0, job=evil_job(), state=EVIL_SHORT, variant=2)
+               started=0.0, job=evil_job(), state=JobStatus.RUNNING, variant=2)
     m.update(run2)
     assert_widget_safe(m, EVIL, where="monitor row with a job")
     try:
