@@ -3,9 +3,9 @@ emulator's own record of every song it made.
 
 Each cell is (provider, route, fault kind[, phase]) with a batch of ``N`` songs (100 for one provider of
 each shape: useapi = blocking create with a list, aimlapi = submit then poll, minimax = blocking with no
-status read; 20 for apiin), run by the sync or the async client (both, alternating by cell and always
-both for the after-create cells). After the batch the faults stop and a *new* client resumes the
-ledger. Then every request is classified:
+status read; 20 for apiin, fal and Replicate), run by the sync or the async client (both, alternating
+by cell and always both for the after-create cells). After the batch the faults stop and a *new*
+client resumes the ledger. Then every request is classified:
 
 * ``bought``        the emulator made a song for it (its create was accepted)
 * ``double``        the emulator made two songs for it — must be 0
@@ -43,10 +43,11 @@ pytestmark = pytest.mark.slow
 
 SPEED = 3000.0
 ACCOUNTS = ("1001", "1002", "1003", "1004")
-BIG = {"useapi": 100, "aimlapi": 100, "minimax": 100, "apiin": 20}
+BIG = {"useapi": 100, "aimlapi": 100, "minimax": 100, "apiin": 20, "fal": 20, "replicate": 20}
 KINDS = ("500", "502", "503", "429", "reset", "slow", "malformed_json", "html_error", "restart", "truncated")
 ROUTES = {"useapi": ("submit", "poll", "file"), "aimlapi": ("submit", "poll", "file"),
-          "apiin": ("submit", "poll", "file"), "minimax": ("submit", "file")}
+          "apiin": ("submit", "poll", "file"), "minimax": ("submit", "file"),
+          "fal": ("submit", "poll", "file"), "replicate": ("submit", "poll", "file")}
 
 
 @pytest.fixture(autouse=True)
@@ -129,6 +130,11 @@ def _requests(provider: str, n: int, tag: str, style_id: str | None) -> list[Mus
             out.append(MusicRequest(lyrics=lyrics, style_id=style_id, title=f"S{i}"))
         elif provider == "minimax":
             out.append(MusicRequest(lyrics=lyrics, style="warm acoustic folk", model="music-2.0"))
+        elif provider == "fal":
+            out.append(MusicRequest(lyrics=lyrics, style="bright synth-pop with female vocals",
+                                    model="fal-ai/minimax-music/v2"))
+        elif provider == "replicate":
+            out.append(MusicRequest(lyrics=lyrics, style="calm lo-fi piano", model="minimax/music-1.5"))
         else:
             out.append(MusicRequest(lyrics=lyrics, style="bright synth-pop with female vocals"))
     return out

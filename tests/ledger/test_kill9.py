@@ -1,4 +1,4 @@
-"""kill -9 at seeded random moments: 20 batches across the four providers are killed mid-flight, then
+"""kill -9 at seeded random moments: 24 batches across the six providers are killed mid-flight, then
 ``resume()`` runs in a new process. Every song the provider made and that can be identified (it has its
 id in the ledger, or the provider lists songs) ends final with its audio; nothing is sent again; the
 SQLite file passes ``PRAGMA integrity_check``. Songs that cannot be identified stay ``ambiguous``.
@@ -26,7 +26,8 @@ from .test_resume_e2e import HERE, SPEED, _env, _resume
 pytestmark = pytest.mark.slow
 
 RUNS = [("useapi", s) for s in range(6)] + [("aimlapi", s) for s in range(6)] + \
-       [("apiin", s) for s in range(4)] + [("minimax", s) for s in range(4)]
+       [("apiin", s) for s in range(4)] + [("minimax", s) for s in range(4)] + \
+       [("fal", s) for s in range(2)] + [("replicate", s) for s in range(2)]
 
 
 def _made(emu: Emulator, provider: str) -> Counter[str]:
