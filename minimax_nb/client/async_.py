@@ -295,7 +295,7 @@ class AsyncMusicClient:
     async def generate(self, request: MusicRequest, download: bool = True,
                        on_update: OnUpdate | None = None, progress: bool = True) -> Job:
         """Submit, wait for the final state and download the audio (see ``MusicClient.generate``)."""
-        bar = _core.progress_bar(progress, 1, request.title or "song")
+        bar = _core.progress_bar(progress, 1, "song")
         try:
             return await self._run(flow.generate(self._core, request, self._core.account, download),
                              _core.with_progress(on_update, bar))

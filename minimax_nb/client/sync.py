@@ -293,7 +293,7 @@ class MusicClient:
         ``job`` is ``AMBIGUOUS``: ``resume()`` tries again, nothing is sent twice).
         ``on_update(job)`` is called with each new state, the downloaded one last.
         """
-        bar = _core.progress_bar(progress, 1, request.title or "song")
+        bar = _core.progress_bar(progress, 1, "song")
         try:
             return self._run(flow.generate(self._core, request, self._core.account, download),
                              _core.with_progress(on_update, bar))
