@@ -410,6 +410,31 @@ async def test_two_stuck_twins_never_claim_one_song(kind: str, emu: Emulator, tm
             await _close(c)
 
 
+async def test_resume_lists_every_account_of_the_client(kind: str, emu: Emulator, tmp_path: Path) -> None:
+    """A crash leftover bought on the second useapi account is found there (issue 9: resume used to
+    list the first account only)."""
+    from minimax_nb.ledger import Ledger
+    from minimax_nb.models import Job
+
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        maker = client_for(kind, emu, "useapi", tmp_path, account="1002")
+        made = await Both(maker).submit(await useapi_request(maker, "bought on the second account"))
+        assert made.account == "1002"
+        stuck = Job(provider="useapi", request=made.request, account="1002", created_at=made.created_at)
+        ledger.record_submitting(stuck)
+        sent_before = emu.submissions()
+        client = client_for(kind, emu, "useapi", tmp_path, ledger=ledger, account=("1001", "1002"))
+        out = {j.local_id: j for j in await Both(client).resume()}
+        assert out[stuck.local_id].id == made.id and out[stuck.local_id].status is JobStatus.COMPLETED
+        assert out[stuck.local_id].audio_path is not None
+        listed = {r.query.get("account") for r in emu.requests
+                  if r.method == "GET" and r.path.endswith("/music/")}
+        assert {"1001", "1002"} <= listed
+        assert emu.submissions() == sent_before
+        for c in (maker, client):
+            await _close(c)
+
+
 async def test_a_blocking_create_that_times_out_is_marked_ambiguous_not_replayed(
         kind: str, emu: Emulator, tmp_path: Path) -> None:
     from minimax_nb.client.core import Timeouts
