@@ -100,6 +100,22 @@ def count_badge(count: int, limit: int | None, level: str) -> str:
             f"{esc(text)}</span>")
 
 
+def lyrics_insight(syllables: Sequence[int], lines: Sequence[str], sections: Iterable[tuple[str, int, int]],
+                   length: str) -> str:
+    """Before paying: the syllables of each sung line (a gutter beside the text), the section map
+    (label, sung lines, syllables) and the estimated song length with its interval."""
+    rows = "".join(
+        f'<div style="white-space:nowrap;overflow:hidden;text-overflow:ellipsis">'
+        f'<span style="display:inline-block;width:2.2em;text-align:right;color:{MUTED};margin-right:.6em">'
+        f'{n if n else ""}</span>{esc(text) or "&nbsp;"}</div>'
+        for n, text in zip(syllables, lines, strict=False))
+    secs = " · ".join(f"{esc(label or 'intro')} ({sung} lines, {syl} syl.)" for label, sung, syl in sections)
+    return (f'<details class="mnb-insight"><summary style="color:{MUTED}">estimated length '
+            f'<b>{esc(length)}</b>{" · " + secs if secs else ""}</summary>'
+            f'<div style="font-family:var(--jp-code-font-family, monospace);font-size:12px;'
+            f'max-height:14em;overflow:auto">{rows}</div></details>')
+
+
 def issues_list(issues: Iterable[tuple[str, str, str]]) -> str:
     """Validation findings as a list: ``(level, field, message)`` triples; empty string when none."""
     items = []

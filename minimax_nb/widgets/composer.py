@@ -85,6 +85,8 @@ class LyricsComposer(w.VBox):  # type: ignore[misc]
         self.lyrics = w.Textarea(value=lyrics, placeholder="[Verse]\nYour lyrics here…",
                                  layout=w.Layout(width="98%", height="220px"))
         self.count = w.HTML()
+        self.insight = w.HTML()  # syllables per line, sections, estimated length (before paying)
+        self.history: Sequence[Any] = ()  # finished jobs the length estimate is fitted on (set_history)
         self.issues = w.HTML()
         self.errors = w.HTML()
         self.pause_button = w.Button(description="Pause", tooltip="add a blank line (a pause)",
@@ -113,7 +115,7 @@ class LyricsComposer(w.VBox):  # type: ignore[misc]
             w.HTML("<b>Lyrics</b>"), self.title, self.style, self.style_id, self.lyrics,
             w.HBox([self.count], layout=w.Layout(justify_content="flex-end", width="98%")),
             w.HBox([self.pause_button, self.accompaniment_button, self._tag_box]),
-            self.issues, self.errors,
+            self.insight, self.issues, self.errors,
         ], layout=w.Layout(width="100%"))
         self.add_class("mnb-composer")
         self.set_target(provider, model)
@@ -200,10 +202,24 @@ class LyricsComposer(w.VBox):  # type: ignore[misc]
             except Exception as e:
                 self.show_error(e, "checking the lyrics")
 
+    def set_history(self, jobs: Sequence[Any]) -> None:
+        """Fit the length estimate on these finished jobs (the studio passes the ledger's)."""
+        self.history = list(jobs)
+        self._update_count()
+
     def _update_count(self) -> None:
-        n = _lyrics.char_count(self.lyrics.value)
+        text = self.lyrics.value
+        n = _lyrics.char_count(text)
         limit = self.spec.lyrics_max if self.spec else None
         self.count.value = _html.count_badge(n, limit, count_level(n, limit))
+        if not text.strip():
+            self.insight.value = ""
+            return
+        estimate = _lyrics.estimate_length(text, self.history or None, provider=self.provider,
+                                           model=self.model)
+        sections = [(s.label, s.lines, s.syllables) for s in _lyrics.section_map(text)]
+        self.insight.value = _html.lyrics_insight(_lyrics.line_syllables(text), text.split("\n"), sections,
+                                                  str(estimate))
 
     def _on_pause(self, _: Any) -> None:
         self.lyrics.value = _lyrics.insert_pause(self.lyrics.value)

@@ -142,6 +142,10 @@ class Studio(w.VBox):  # type: ignore[misc]
         for panel in (self.launcher, self.composer, self.table):
             panel.ui_lock = self.bridge.ui_lock
         self._on_target()
+        if ledger is not False and ledger != "off":  # fit the composer's length estimate on past songs
+            self.bridge.call(lambda: [j for j in self.load_history() if j.status is JobStatus.COMPLETED],
+                             self.composer.set_history,
+                             lambda e: self.composer.show_error(e, "reading past songs for the estimate"))
 
     # ------------------------------------------------------------------ API
     @property
@@ -258,13 +262,15 @@ class Studio(w.VBox):  # type: ignore[misc]
         self.bridge.call(fetch, loaded, failed)
 
     def load_history(self) -> list[Job]:
-        """The finished jobs of the ledger (earlier sessions included), newest last. Blocks: for scripts."""
+        """The finished (and the ambiguous) jobs of the ledger, earlier sessions included, newest last.
+        Blocks: for scripts."""
         from minimax_nb.ledger import Ledger
 
         arg = self._ledger_arg
         led = arg if isinstance(arg, Ledger) else Ledger(arg)
         try:
-            jobs = [j for j in led.jobs() if j.is_final]
+            # final jobs, and the ambiguous ones: "paid?, cannot be identified" is shown, never hidden
+            jobs = [j for j in led.jobs() if j.is_final or j.status is JobStatus.AMBIGUOUS]
         finally:
             if led is not arg:
                 led.close()
