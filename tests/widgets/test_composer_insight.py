@@ -28,8 +28,9 @@ def test_the_estimate_is_fitted_on_the_ledgers_songs() -> None:
     c = LyricsComposer(provider="local", lyrics=TEXT)
     prior = c.insight.value
     now = utcnow()
-    past = [Job(provider="local", request=MusicRequest(lyrics=TEXT + f"\nline {i}"), status=JobStatus.COMPLETED,
-                duration_s=200.0, created_at=now - timedelta(hours=1), finished_at=now,
+    past = [Job(provider="local", request=MusicRequest(lyrics=TEXT + f"\nline {i}"),
+                status=JobStatus.COMPLETED, duration_s=200.0, created_at=now - timedelta(hours=1),
+                finished_at=now,
                 model="minimax/music-2.6") for i in range(6)]
     c.set_history(past)
     assert c.insight.value != prior and "fit" in c.insight.value
