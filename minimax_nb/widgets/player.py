@@ -9,6 +9,7 @@ from typing import Any
 import ipywidgets as w
 
 from minimax_nb.models import Job
+from minimax_nb.results.html import waveform_html, waveform_peaks
 from minimax_nb.widgets import _html
 
 __all__ = ["Player"]
@@ -39,6 +40,7 @@ class Player(w.VBox):  # type: ignore[misc]
         self.facts = w.HTML()
         self.lyrics = w.HTML()
         self.link = w.HTML()
+        self.wave = w.HTML()  # the song's waveform over the player (computed from the file)
         self.errors = w.HTML()
         for cls, widget in (("mnb-player-audio", self.audio), ("mnb-player-facts", self.facts),
                             ("mnb-player-lyrics", self.lyrics), ("mnb-player-link", self.link),
@@ -46,8 +48,9 @@ class Player(w.VBox):  # type: ignore[misc]
             widget.add_class(cls)
         self.audio.layout.display = "none"
         self.facts.layout = w.Layout(flex="1 1 auto", margin="0 0 0 8px")
-        super().__init__([self.heading, w.HBox([self.cover, self.cover_card, self.facts]), self.audio,
-                          self.link, self.lyrics, self.errors], layout=w.Layout(width="100%"))
+        self.wave.add_class("mnb-player-wave")
+        super().__init__([self.heading, w.HBox([self.cover, self.cover_card, self.facts]), self.wave,
+                          self.audio, self.link, self.lyrics, self.errors], layout=w.Layout(width="100%"))
         self.add_class("mnb-player")
 
     def show(self, job: Job | None) -> None:
@@ -103,6 +106,8 @@ class Player(w.VBox):  # type: ignore[misc]
         lyr = job.lyrics or job.request.lyrics
         self.lyrics.value = (f"<details><summary>lyrics</summary><pre style='white-space:pre-wrap'>"
                              f"{_html.esc(lyr)}</pre></details>" if lyr else "")
+        peaks = waveform_peaks(path) if path is not None and Path(path).is_file() else None
+        self.wave.value = waveform_html(peaks, width=320, height=28) if peaks else ""
         cover = _find_cover(path)
         if cover is not None:
             self.cover.format = cover.suffix.lstrip(".").replace("jpg", "jpeg")
@@ -112,10 +117,14 @@ class Player(w.VBox):  # type: ignore[misc]
         else:
             self.cover.layout.display = "none"
             self.cover_card.layout.display = ""
+            # no cover from the provider (the offline one): the title over the song's own waveform
+            wave = waveform_html(peaks, width=104, height=40) if peaks else ""
             self.cover_card.value = (
                 "<div style='width:110px;height:110px;border-radius:6px;background:linear-gradient(135deg,"
-                "#6366f1,#ec4899);color:white;display:flex;align-items:center;justify-content:center;"
-                f"text-align:center;font-size:12px;padding:4px;overflow:hidden;word-break:break-word'>{_html.esc(title)}</div>")
+                "#6366f1,#ec4899);color:white;display:flex;flex-direction:column;align-items:center;"
+                "justify-content:center;text-align:center;font-size:12px;padding:4px;overflow:hidden;"
+                f"word-break:break-word;gap:6px'><div>{_html.esc(title)}</div>"
+                f"<div style='filter:brightness(0) invert(1)'>{wave}</div></div>")
 
 
 def _find_cover(audio: Path | None) -> Path | None:

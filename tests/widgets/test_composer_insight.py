@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from minimax_nb import lyrics as L
 from minimax_nb.models import Job, JobStatus, MusicRequest, utcnow
@@ -34,3 +35,21 @@ def test_the_estimate_is_fitted_on_the_ledgers_songs() -> None:
                 model="minimax/music-2.6") for i in range(6)]
     c.set_history(past)
     assert c.insight.value != prior and "fit" in c.insight.value
+
+
+def test_the_player_draws_the_songs_waveform(tmp_path: Path) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    from minimax_nb.widgets.player import Player
+
+    t = np.linspace(0, 2, 32000, endpoint=False)
+    sf.write(tmp_path / "song.wav", 0.5 * np.sin(2 * np.pi * 220 * t) * np.linspace(0, 1, t.size), 16000)
+    job = Job(provider="local", request=MusicRequest(lyrics="la", title="<i>T</i>"), id="x",
+              status=JobStatus.COMPLETED, audio_path=tmp_path / "song.wav", duration_s=2.0)
+    p = Player()
+    p.show(job)
+    assert "mask" in p.wave.value and "mask" in p.cover_card.value  # the cover card carries it too
+    assert "<i>T</i>" not in p.cover_card.value
+    p.show(job.evolve(audio_path=None))
+    assert p.wave.value == ""
