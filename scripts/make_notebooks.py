@@ -117,9 +117,8 @@ COMPARE = [
 A grid of songs made by the six provider APIs at once (useapi.net, AIML API, apiin.one, the MiniMax
 platform, fal.ai and Replicate), compared in one DataFrame, plotted, and listened to side by side. The
 providers are **emulated** (`minimax_nb.emulator.Emulator`, on 127.0.0.1), so this runs offline: each
-client below talks HTTP to the emulator exactly as it would to the real service, quirks included — fal's
-queue (submit, status reads, then a result read; `Authorization: Key …`), Replicate's predictions
-(set `base_url`/`api_key` to use a real one).
+client below talks HTTP to the emulator exactly as it would to the real service, quirks included (fal's
+queue and its `Authorization: Key …`, Replicate's predictions); set `base_url`/`api_key` to use a real one.
 """),
     code("""
 %matplotlib inline
@@ -150,9 +149,9 @@ clients = {
 """),
     md("""
 ## The grid
-Each provider's default model (`clients["fal"].adapter.default_model` is `fal-ai/minimax-music/v2`,
-Replicate's `minimax/music-1.5`). useapi.net's v1 API takes a style *id* from its own list instead of a
-description: pick the closest.
+Every provider uses its default model (fal.ai: `fal-ai/minimax-music/v2`, Replicate: `minimax/music-1.5`;
+`model=` on the client picks another). useapi.net's v1 API takes a style *id* from its own list instead
+of a description: pick the closest.
 """),
     code("""
 STYLES = ["bright synth-pop, female vocals", "smoky jazz ballad, upright bass"]

@@ -208,6 +208,8 @@ def test_compare_frame_has_a_row_per_grid_cell(run_notebook: Any) -> None:
     # priced per song: apiin $0.06, fal v2 $0.03, Replicate music-1.5 $0.03 (4 songs each); 12 unknown
     assert s["cost"]["jobs"] == 24 and s["cost"]["unknown"] == 12
     assert abs(s["cost"]["usd"] - 4 * (0.06 + 0.03 + 0.03)) < 1e-9
+    costs = next(h for h in ran.outputs("text/html") if "est. USD" in h)  # per provider, unknowns as —
+    assert "—" in costs and "NaN" not in costs and "&lt;NA&gt;" not in costs and "0.12" in costs
     assert s["completed"] == s["rows"]
     assert len(s["audio_paths"]) == s["rows"]
     assert all(Path(p).is_file() for p in s["audio_paths"])
