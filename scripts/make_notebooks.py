@@ -114,10 +114,11 @@ COMPARE = [
     md("""
 # Compare: styles × lyrics × providers
 
-A grid of songs made by the four provider APIs at once, compared in one DataFrame, plotted, and
-listened to side by side. The providers are **emulated** (`minimax_nb.emulator.Emulator`, on
-127.0.0.1), so this runs offline: each client below talks HTTP to the emulator exactly as it would to
-the real service (set `base_url`/`api_key` to use a real one).
+A grid of songs made by the six provider APIs at once (useapi.net, AIML API, apiin.one, the MiniMax
+platform, fal.ai and Replicate), compared in one DataFrame, plotted, and listened to side by side. The
+providers are **emulated** (`minimax_nb.emulator.Emulator`, on 127.0.0.1), so this runs offline: each
+client below talks HTTP to the emulator exactly as it would to the real service, quirks included (fal's
+queue and its `Authorization: Key …`, Replicate's predictions); set `base_url`/`api_key` to use a real one.
 """),
     code("""
 %matplotlib inline
@@ -133,7 +134,7 @@ from minimax_nb.results import compare, cost_total, listen, pivot, plot, results
 
 SPEED = float(os.environ.get("MINIMAX_NB_LOCAL_SPEED", "20"))   # 20: a song in about 3 s
 LEDGER = Path(".minimax_nb") / "emulated.sqlite"   # emulated jobs stay out of your real ledger
-PROVIDERS = ["useapi", "aimlapi", "apiin", "minimax"]
+PROVIDERS = ["useapi", "aimlapi", "apiin", "minimax", "fal", "replicate"]
 """),
     md("## The emulator and one client per provider"),
     code("""
@@ -148,7 +149,9 @@ clients = {
 """),
     md("""
 ## The grid
-useapi.net's v1 API takes a style *id* from its own list instead of a description: pick the closest.
+Every provider uses its default model (fal.ai: `fal-ai/minimax-music/v2`, Replicate: `minimax/music-1.5`;
+`model=` on the client picks another). useapi.net's v1 API takes a style *id* from its own list instead
+of a description: pick the closest.
 """),
     code("""
 STYLES = ["bright synth-pop, female vocals", "smoky jazz ballad, upright bass"]
@@ -179,7 +182,7 @@ pd.DataFrame([(p, r.title, r.style_id) for p, rs in grid.items() for r in rs],
     md("""
 ## Run it all at once
 Every provider runs its batch with `generate_many` (bounded concurrency; useapi.net allows one song at a
-time per account, so its batch queues), and the four batches run side by side in threads.
+time per account, so its batch queues), and the six batches run side by side in threads.
 """),
     code("""
 with ThreadPoolExecutor(len(PROVIDERS)) as pool:
@@ -202,8 +205,17 @@ a style × provider table lines up:
 """),
     code("pivot(frame, index=\"style\", columns=\"provider\", values=\"measured_duration_s\")"),
     code("plot(frame, kind=\"duration\")"),
-    md("What the grid would have cost on the real services (`None`: no published price):"),
+    md("""
+What the grid would have cost on the real services: `usd` sums the estimates, `unknown` counts the songs
+with no price estimate (of these six, only apiin.one, fal.ai and Replicate publish a price per song).
+Per provider, `—` where unknown:
+"""),
     code("cost_total(frame)"),
+    code("""
+per_song = frame.groupby("provider", observed=True)["est_cost_usd"]
+costs = pd.DataFrame({"songs": per_song.size(), "est. USD": per_song.sum(min_count=1)}).astype(object)
+costs.where(costs.notna(), "—")
+"""),
     md("""
 ## Listen side by side
 Players first, a waveform over each. The audio is linked, not embedded, so the notebook stays small;
@@ -232,6 +244,8 @@ so this notebook runs anywhere; set a key and re-run to spend real money on a re
 | AIML API | `AIMLAPI_API_KEY` | submit, then poll |
 | apiin.one | `APIIN_API_KEY` | submit, then poll |
 | MiniMax platform | `MINIMAX_API_KEY` | one blocking request |
+| fal.ai | `FAL_KEY` | a queue: submit, status reads, then one result read |
+| Replicate | `REPLICATE_API_TOKEN` | a prediction: create, then poll; the output is deleted an hour after |
 
 Keys are read from the environment, never typed into a cell: a notebook is easy to share. On Binder or
 Colab, where you cannot set the environment first, ask for it with `getpass` (nothing is saved in the
@@ -251,16 +265,16 @@ import pandas as pd
 
 from minimax_nb import MusicClient, MusicRequest
 from minimax_nb.errors import MiniMaxError
-from minimax_nb.providers import get_adapter
+from minimax_nb.providers import ENV_KEYS, get_adapter
 
-KEYS = {p: get_adapter(p).env_key for p in ("useapi", "aimlapi", "apiin", "minimax")}  # the key variables
+KEYS = dict(ENV_KEYS)   # every real provider and its key variable, e.g. {"fal": "FAL_KEY", ...}
 available = {p: bool(os.environ.get(var)) for p, var in KEYS.items()}
 for p, var in KEYS.items():
-    print(f"{p:8} {'key found' if available[p] else 'no key (set ' + var + ' to try it)'}")
+    print(f"{p:9} {'key found' if available[p] else 'no key (set ' + var + ' to try it)'}")
 """),
     md("""
 ## What a song costs, and what each provider accepts
-Estimates come from the adapters (pure code, no request, no key); `None` where the price is not published.
+Estimates come from the adapters (pure code, no request, no key); `—` where the price is not published.
 """),
     code("""
 song = MusicRequest(
@@ -287,8 +301,43 @@ for col in ("lyrics max", "songs at once per account"):
 table.astype(object).where(table.notna(), "—")   # integers stay integers, unknowns show as —
 """),
     md("""
+fal.ai and Replicate each sell several MiniMax models, with different inputs and prices (`model=` on the
+client or `MusicRequest(model=...)` picks one). Mind fal's v1.5: its `prompt` field is the *lyrics* and
+`lyrics_prompt` the *style*, the other way round from v2 — the adapter fills the right fields for you.
+"""),
+    code("""
+def span(low: int, high: int | None) -> str | None:
+    # a length range in characters; None (shown as —) where no limit is published
+    if high is None:
+        return None
+    return f"{low}–{high}" if low > 0 else f"≤{high}"
+
+
+models = []
+for p in ("fal", "replicate"):
+    adapter = get_adapter(p)
+    for name, spec in adapter.models.items():
+        models.append({
+            "provider": p,
+            "model": name + (" (default)" if name == adapter.default_model else ""),
+            "est. USD per song": adapter.estimate_cost_usd(song, model=name),
+            "lyrics chars": span(spec.lyrics_min, spec.lyrics_max),
+            "style chars": span(spec.prompt_min, spec.prompt_max),
+            "instrumental": spec.supports_instrumental,
+            "problems with this song": [i.message for i in adapter.validate(song, model=name)
+                                        if i.level == "error"],
+        })
+models = pd.DataFrame(models).set_index(["provider", "model"]).astype(object)
+models.where(models.notna(), "—")
+"""),
+    md("""
 ## One song per provider
 Each cell runs only when its key is set. useapi.net's v1 API wants a style id from its list.
+
+A submit is a purchase, so it is sent once: if its answer is lost (a dropped connection, a timeout, a
+gateway error) the job is recorded `ambiguous` and never sent again. (fal's own Python client,
+`fal_client`, re-sends a submit after a dropped connection: two songs bought.) Replicate deletes a
+prediction's output an hour after it finishes; `generate()` downloads it at once.
 """),
     code("""
 skipped, made = [], {}
@@ -315,6 +364,8 @@ def try_provider(provider: str, request: MusicRequest) -> None:
     code("try_provider(\"aimlapi\", song)"),
     code("try_provider(\"apiin\", song)"),
     code("try_provider(\"minimax\", song)"),
+    code("try_provider(\"fal\", song)"),
+    code("try_provider(\"replicate\", song)"),
     md("""
 ## Resuming after a restart
 Every job is written to the ledger *before* its submit is sent. If the kernel dies while songs are

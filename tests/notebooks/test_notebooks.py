@@ -21,7 +21,9 @@ nbclient = pytest.importorskip("nbclient")
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
-KEY_VARS = ("USEAPI_API_TOKEN", "AIMLAPI_API_KEY", "APIIN_API_KEY", "MINIMAX_API_KEY")
+KEY_VARS = ("USEAPI_API_TOKEN", "AIMLAPI_API_KEY", "APIIN_API_KEY", "MINIMAX_API_KEY", "FAL_KEY",
+            "REPLICATE_API_TOKEN")
+REAL = ("useapi", "aimlapi", "apiin", "minimax", "fal", "replicate")
 
 
 class Executed:
@@ -110,6 +112,8 @@ _probe = {
     "styles": sorted(frame["style"].dropna().unique()),
     "pivot_nan": int(pivot(frame, index="style", columns="provider",
                            values="measured_duration_s").isna().sum().sum()),
+    "cost": cost_total(frame),
+    "models": sorted({f"{p}:{m}" for p, m in zip(frame["provider"], frame["model"])}),
 }
 """,
     "04_real_providers.ipynb": """
@@ -119,6 +123,7 @@ _probe = {
     "resumed": [str(j.status) for j in resumed],
     "resumed_files": [str(j.audio_path) for j in resumed if j.audio_path],
     "resubmitted": resubmitted,
+    "model_rows": [list(i) for i in models.index],
 }
 """,
     "05_async_and_batch.ipynb": """
@@ -196,9 +201,15 @@ def test_quickstart_makes_one_song_of_the_reported_duration(run_notebook: Any) -
 def test_compare_frame_has_a_row_per_grid_cell(run_notebook: Any) -> None:
     ran = run_notebook("03_compare.ipynb", timeout=280)
     s = ran.summary()
-    assert s["grid_cells"] == 16
+    assert s["grid_cells"] == 24  # 2 styles x 2 lyrics x 6 providers (fal and Replicate since issue 11)
     assert s["rows"] == s["grid_cells"] == s["distinct_cells"]
-    assert s["providers"] == ["aimlapi", "apiin", "minimax", "useapi"]
+    assert s["providers"] == sorted(REAL)
+    assert "fal:fal-ai/minimax-music/v2" in s["models"] and "replicate:minimax/music-1.5" in s["models"]
+    # priced per song: apiin $0.06, fal v2 $0.03, Replicate music-1.5 $0.03 (4 songs each); 12 unknown
+    assert s["cost"]["jobs"] == 24 and s["cost"]["unknown"] == 12
+    assert abs(s["cost"]["usd"] - 4 * (0.06 + 0.03 + 0.03)) < 1e-9
+    costs = next(h for h in ran.outputs("text/html") if "est. USD" in h)  # per provider, unknowns as —
+    assert "—" in costs and "NaN" not in costs and "&lt;NA&gt;" not in costs and "0.12" in costs
     assert s["completed"] == s["rows"]
     assert len(s["audio_paths"]) == s["rows"]
     assert all(Path(p).is_file() for p in s["audio_paths"])
@@ -219,7 +230,7 @@ def test_compare_frame_has_a_row_per_grid_cell(run_notebook: Any) -> None:
 def test_real_providers_skip_without_keys_and_resume_offline(run_notebook: Any) -> None:
     ran = run_notebook("04_real_providers.ipynb")
     s = ran.summary()
-    assert s["skipped"] == ["useapi", "aimlapi", "apiin", "minimax"]
+    assert s["skipped"] == list(REAL)
     assert s["made"] == {}
     text = ran.stream_text()
     for provider, var in zip(s["skipped"], KEY_VARS, strict=True):
@@ -229,6 +240,12 @@ def test_real_providers_skip_without_keys_and_resume_offline(run_notebook: Any) 
     assert all(Path(p).is_file() for p in s["resumed_files"]) and s["resumed_files"]
     table = next(h for h in ran.outputs("text/html") if "lyrics max" in h)
     assert "600.0" not in table and "NaN" not in table and "—" in table  # ints as ints, unknowns as —
+    assert "<th>fal</th>" in table and "<th>replicate</th>" in table
+    models = next(h for h in ran.outputs("text/html") if "style chars" in h)
+    assert "NaN" not in models and "None" not in models and "10–3000" in models and "0.15" in models
+    assert ["fal", "fal-ai/minimax-music/v2 (default)"] in s["model_rows"]
+    assert ["replicate", "minimax/music-1.5 (default)"] in s["model_rows"]
+    assert len(s["model_rows"]) == 10  # fal's six models, Replicate's four
 
 
 @pytest.mark.notebook
@@ -239,15 +256,14 @@ def test_real_providers_notebook_with_keys_makes_a_song_per_provider(run_noteboo
 
     with Emulator(speed=200) as emu:
         env = {var: DEFAULT_KEY for var in KEY_VARS}
-        for provider in ("useapi", "aimlapi", "apiin", "minimax"):
+        for provider in REAL:
             env[f"MINIMAX_NB_{provider.upper()}_BASE_URL"] = emu.base_url(provider)
         ran = run_notebook("04_real_providers.ipynb", env=env)
-        creates = {p: emu.submissions(p) for p in ("useapi", "aimlapi", "apiin", "minimax")}
+        creates = {p: emu.submissions(p) for p in REAL}
     s = ran.summary()
     assert s["skipped"] == []
-    assert s["made"] == {"useapi": "completed", "aimlapi": "completed", "apiin": "completed",
-                         "minimax": "completed"}
-    assert creates == {"useapi": 1, "aimlapi": 1, "apiin": 1, "minimax": 1}
+    assert s["made"] == dict.fromkeys(REAL, "completed")
+    assert creates == dict.fromkeys(REAL, 1)
     assert "estimated cost" in ran.stream_text()
 
 
