@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from minimax_nb.client import AsyncMusicClient, MusicClient, PollPolicy, RetryPolicy
+from minimax_nb.client import AsyncMusicClient, MusicClient, RetryPolicy
 from minimax_nb.emulator import DEFAULT_KEY, Emulator
 from minimax_nb.emulator import engine as emu_engine
 from minimax_nb.ledger import Ledger
@@ -145,8 +145,8 @@ def _client(kind: str, provider: str, emu: Emulator, ledger: Ledger, audio: Path
     return cls(provider, api_key=DEFAULT_KEY, base_url=emu.base_url(provider), ledger=ledger,
                download_dir=audio, emulator_speed=SPEED,
                account=ACCOUNTS if provider == "useapi" else None,
-               retry=RetryPolicy(max_attempts=6, base=0.01, cap=0.05, retry_after_cap=0.05),
-               poll=PollPolicy().scaled(1 / SPEED))
+               retry=RetryPolicy(max_attempts=6, base=0.01, cap=0.05, retry_after_cap=0.05))
+    # no poll=: the default (a schedule learned from the ledger, scaled by 1/emulator_speed)
 
 
 def _run(kind: str, fn: Any) -> Any:
