@@ -55,15 +55,18 @@ class MusicClient:
         job.audio_path
 
     Args:
-        provider: ``"useapi"``, ``"aimlapi"``, ``"apiin"``, ``"minimax"`` or ``"local"`` (the offline
-            emulator). ``None``: the first provider whose key variable is set, else ``"local"``.
-        api_key: the key; default from ``USEAPI_API_TOKEN``/``AIMLAPI_API_KEY``/``APIIN_API_KEY``/
-            ``MINIMAX_API_KEY``. It is never shown in a repr, log or error.
+        provider: ``"useapi"``, ``"aimlapi"``, ``"apiin"``, ``"minimax"``, ``"fal"``, ``"replicate"`` or
+            ``"local"`` (the offline emulator, in a child process). ``None``: the first provider whose
+            key variable is set, else ``"local"``.
+        api_key: the key; default from the provider's variable (``USEAPI_API_TOKEN``,
+            ``AIMLAPI_API_KEY``, ``APIIN_API_KEY``, ``MINIMAX_API_KEY``, ``FAL_KEY``,
+            ``REPLICATE_API_TOKEN``: ``minimax_nb.providers.ENV_KEYS``). Never shown in a repr, log or error.
         base_url: the service root; default ``MINIMAX_NB_<PROVIDER>_BASE_URL`` or the provider's.
         account: useapi account(s). Several accounts let ``generate_many`` run one song on each.
         model: the default model (``request.model`` wins).
         timeout: seconds for blocking creates (a ``Timeouts`` or ``httpx.Timeout`` for full control).
-        poll: the ``PollPolicy`` of ``wait()``. retry: the ``RetryPolicy`` of reads.
+        poll: the ``PollPolicy`` of ``wait()`` (default: a schedule learned per provider/model from the
+            ledger's finished jobs). retry: the ``RetryPolicy`` of reads.
         transport: an httpx transport (tests, proxies).
         ledger: a ``Ledger``, a path, or ``False``/``"off"``; default ``.minimax_nb/ledger.sqlite``
             under the cwd (env ``MINIMAX_NB_LEDGER``).
