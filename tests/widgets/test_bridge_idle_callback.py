@@ -9,7 +9,7 @@ from minimax_nb.widgets import Bridge
 
 
 def test_a_callback_posted_while_the_ticker_sleeps_still_runs() -> None:
-    bridge = Bridge(lambda provider, **kw: None, interval=0.3)  # type: ignore[arg-type,return-value]
+    bridge = Bridge(lambda provider, **kw: None, interval=0.3)  # type: ignore[arg-type]
     released = threading.Event()
     ran = threading.Event()
     try:
