@@ -97,7 +97,7 @@ async def ours(base: str, key: str, jobs: int, concurrency: int, speed: float, t
     client = AsyncMusicClient("aimlapi", api_key=key, base_url=base, emulator_speed=speed,
                               ledger=tmp / "ledger.sqlite", download_dir=tmp / "ours", transport=Counting())
     try:
-        done = await client.generate_many(requests, concurrency=concurrency, download=True)
+        done = await client.generate_many(requests, concurrency=concurrency, download=True, progress=False)
     finally:
         await client.close()
     return sum(1 for j in done if j.status is JobStatus.COMPLETED), Counting.requests

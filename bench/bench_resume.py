@@ -1,17 +1,25 @@
-"""``MusicClient.resume()`` of jobs that already finished at the provider, against a bare loop.
+"""``MusicClient.resume()`` of jobs that finished long ago at the provider, against a bare loop.
 
-    .venv/bin/python bench/bench_resume.py [--quick] [--jobs 100] [--speed 5]
+    .venv/bin/python bench/bench_resume.py [--quick] [--jobs 100] [--speed 25]
 
-Jobs are submitted (recorded in a ledger) and left; once the emulator (a child process, slowed to
-``speed``) has finished all of them, a new client resumes the ledger. The baseline is a bare loop
-doing what is needed: one status read and one download per job, one after another.
+Jobs are submitted (recorded in a ledger) and left. Once the emulator (a child process; ``speed`` only
+makes them finish sooner) has finished them, their times in the ledger are moved an hour back, as
+after a night away, and a new client at real speed (told nothing about the emulator, its default
+polling, ``progress=False``) resumes the ledger. Before either is timed, a warm-up pass reads and
+downloads every song once, so the emulator's one-time rendering of each song is in neither figure (it
+was, in the first run's resume only: that made an earlier 48x). The baseline is a bare loop doing
+what is needed: one status read and one download per job, one after another. HTTP requests of the
+resume are counted (the goal: about one read plus one download per job).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 import tempfile
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -33,6 +41,14 @@ async def submit_all(base: str, key: str, speed: float, ledger: Path, jobs: int)
     return [j.id for j in submitted if j.id]
 
 
+class Counting(httpx.HTTPTransport):
+    requests = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        Counting.requests += 1
+        return super().handle_request(request)
+
+
 def bare(base: str, key: str, ids: list[str], out: Path) -> float:
     url = base + "/v2/generate/audio"
     headers = {"Authorization": f"Bearer {key}"}
@@ -46,9 +62,29 @@ def bare(base: str, key: str, ids: list[str], out: Path) -> float:
     return time.perf_counter() - t0
 
 
+def move_back(ledger: Path, seconds: float) -> None:
+    """Every time in the ledger ``seconds`` earlier (the columns and the stored jobs alike)."""
+    shift_us = int(seconds * 1e6)
+    con = sqlite3.connect(ledger)
+    try:
+        with con:
+            con.execute("UPDATE jobs SET created_us = created_us - ?, submitted_us = submitted_us - ?, "
+                        "started_us = started_us - ?, updated_us = updated_us - ?", (shift_us,) * 4)
+            con.execute("UPDATE history SET at_us = at_us - ?", (shift_us,))
+            for local_id, text in con.execute("SELECT local_id, job_json FROM job_data").fetchall():
+                data = json.loads(text)
+                for k in ("created_at", "submitted_at", "started_at", "finished_at"):
+                    if isinstance(data.get(k), str):
+                        data[k] = (datetime.fromisoformat(data[k]) - timedelta(seconds=seconds)).isoformat()
+                con.execute("UPDATE job_data SET job_json = ? WHERE local_id = ?",
+                            (json.dumps(data), local_id))
+    finally:
+        con.close()
+
+
 def run(quick: bool = False, jobs: int | None = None, speed: float | None = None) -> list[Row]:
     jobs = jobs or (30 if quick else 100)
-    speed = speed or (25.0 if quick else 5.0)
+    speed = speed or 25.0
     handle = local_emulator(speed, {})
     base, key = handle.base_url("aimlapi"), handle.default_key
     try:
@@ -56,20 +92,29 @@ def run(quick: bool = False, jobs: int | None = None, speed: float | None = None
             ledger = Path(d) / "ledger.sqlite"
             ids = asyncio.run(submit_all(base, key, speed, ledger, jobs))
             time.sleep(62.0 / speed)  # every job has finished at the emulator now
-            t0 = time.perf_counter()
-            with MusicClient("aimlapi", api_key=key, base_url=base, emulator_speed=speed, ledger=ledger,
+            move_back(ledger, 3600.0)
+            bare(base, key, ids, Path(d) / "warm")  # the emulator renders each song once, here
+            Counting.requests = 0
+            t0, c0 = time.perf_counter(), time.process_time()
+            with MusicClient("aimlapi", api_key=key, base_url=base, ledger=ledger, transport=Counting(),
                              download_dir=Path(d) / "resumed") as client:
-                resumed = client.resume()
-            ours = time.perf_counter() - t0
+                resumed = client.resume(progress=False)
+            ours, ours_cpu = time.perf_counter() - t0, time.process_time() - c0
             done = sum(1 for j in resumed if j.status is JobStatus.COMPLETED and j.audio_path)
             with Ledger(ledger) as led:
                 left = len(led.unfinished())
+            c0 = time.process_time()
             baseline = bare(base, key, ids, Path(d) / "bare")
+            bare_cpu = time.process_time() - c0
     finally:
         handle.stop()
-    return [Row(f"resume() of {jobs} finished jobs ({done} completed with audio, {left} left unfinished; "
-                f"emulator speed {speed:g})", ours / jobs, "s/job", baseline / jobs,
-                "bare loop: one read + download each", "≤ 2 × bare", ours <= 2 * baseline)]
+    what = f"{jobs} jobs finished an hour ago ({done} completed with audio, {left} left unfinished)"
+    return [Row(f"resume() of {what}", ours / jobs * 1000, "ms/job", baseline / jobs * 1000,
+                "bare loop: one read + download each", "≤ 2 × bare", ours <= 2 * baseline),
+            Row("resume(): HTTP requests per job", Counting.requests / jobs, "requests", 2.0,
+                "one read + one download", "≤ 2.1", Counting.requests / jobs <= 2.1),
+            Row("resume(): client CPU per job (all threads)", ours_cpu / jobs * 1000, "ms",
+                bare_cpu / jobs * 1000, "bare loop", "")]
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Run every benchmark and write one table to ``bench/RESULTS.md`` (the README's performance table).
 
-    .venv/bin/python bench/run_all.py            # the full run (about 6-10 minutes on 2 cores)
-    .venv/bin/python bench/run_all.py --quick    # smaller batches and faster emulators (~1-2 minutes)
+    .venv/bin/python bench/run_all.py            # the full run (about 10-14 minutes on 2 cores)
+    .venv/bin/python bench/run_all.py --quick    # smaller batches and faster emulators (~3-4 minutes)
     .venv/bin/python bench/run_all.py --only polling,batch
 
 Each row is a figure measured in this run next to its baseline measured in the same run, their ratio,
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 import traceback
@@ -27,6 +28,7 @@ BENCHES: tuple[tuple[str, str], ...] = (
     ("bench_batch", "batch vs ideal vs bare loop vs sequential; client CPU"),
     ("bench_polling", "detection latency vs reads per job"),
     ("bench_resume", "resume() of finished jobs"),
+    ("bench_kernel", "kernel round trip while the studio watches many jobs"),
     ("bench_client", "one status read vs bare httpx"),
     ("bench_emulator", "emulator requests/s"),
     ("bench_synth", "synthesizer real-time factor"),
@@ -54,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     wanted = {f"bench_{n.strip().removeprefix('bench_')}" for n in args.only.split(",") if n.strip()}
     started = datetime.now(UTC)
+    load_at_start = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     t_all = time.perf_counter()
     rows: list[Row] = []
     timings: list[str] = []
@@ -80,14 +83,13 @@ def main(argv: list[str] | None = None) -> int:
         f"Written by `bench/run_all.py{' --quick' if args.quick else ''}` on {started:%Y-%m-%d %H:%M} UTC "
         f"in {total:.0f} s ({', '.join(timings)}).",
         "",
-        f"Machine: {machine()}.",
+        f"Machine: {machine()} at the end; load avg {load_at_start} at the start (1, 5, 15 min; the "
+        "2 cores are shared with other work, so the load is part of every figure).",
         "",
         f"Goals met: {met} of {goals}. Every baseline ran in the same process, in the same run; ratios are "
         "value / baseline. Times on a shared machine are noisy: compare ratios, not absolute values.",
         "",
         table(rows),
-        "",
-        "Not covered yet: kernel round trip while the studio watches 200 jobs (needs a running kernel).",
         "",
     ])
     args.out.write_text(text, encoding="utf-8")

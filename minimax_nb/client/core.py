@@ -436,6 +436,7 @@ class ClientCore:
         #: learn each job's poll schedule from the ledger (no PollPolicy was given); ``speed``: how much
         #: faster than real time the service runs (an emulator), by which schedules are scaled
         self.learn_polling = learn_polling
+        self._scaled_policy: tuple[PollingPolicy, PollingPolicy] | None = None
         self.speed = speed
 
     def __repr__(self) -> str:
@@ -554,7 +555,13 @@ class ClientCore:
 
         learned = policy_for(self.provider, job.model, self.ledger,  # type: ignore[arg-type]
                              speed=self.speed, timeout=self.poll.timeout * self.speed)
-        return learned.scaled(1.0 / self.speed) if self.speed != 1.0 else learned
+        if self.speed == 1.0:
+            return learned
+        # the scaled copy of the (cached) learned policy, made once: not once per job of a batch
+        hit = self._scaled_policy
+        if hit is None or hit[0] is not learned:
+            hit = self._scaled_policy = (learned, learned.scaled(1.0 / self.speed))
+        return hit[1]
 
     def is_refusal(self, error: BaseException) -> bool:
         return is_refusal(self.adapter, error)

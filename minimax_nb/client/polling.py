@@ -300,7 +300,17 @@ class LearnedPolicy:
                 or self.queue_interval <= 0):
             raise ValueError("reads >= 1, 0 <= low_q < high_q <= 1, and positive resolution, head, "
                              "tail_cap and timeout are required")
-        object.__setattr__(self, "_times", tuple(round(t * self.scale, 6) for t in self._schedule()))
+        # The schedule (in real seconds) depends on the distribution, the goals and timeout/scale only:
+        # ``scaled()`` copies and every job of a batch share one search (it costs tens of ms of CPU)
+        key = (self.times, self.reads, self.goal_p50, self.goal_p95, self.max_mean_reads, self.low_q,
+               self.high_q, self.resolution, self.head, self.tail_cap, self.timeout / self.scale)
+        schedule = _SCHEDULES.get(key)
+        if schedule is None:
+            schedule = tuple(self._schedule())
+            if len(_SCHEDULES) > 256:
+                _SCHEDULES.clear()
+            _SCHEDULES[key] = schedule
+        object.__setattr__(self, "_times", tuple(round(t * self.scale, 6) for t in schedule))
 
     def _schedule(self) -> list[float]:
         values = self.times.values()
@@ -438,6 +448,8 @@ def _stats(reads: Sequence[float], finish_times: Iterable[float]) -> DetectionSt
 
 
 _POLICY_CACHE: dict[tuple[object, ...], tuple[float, LearnedPolicy]] = {}
+#: unscaled schedules already searched (``LearnedPolicy.__post_init__``), by their inputs
+_SCHEDULES: dict[tuple[object, ...], tuple[float, ...]] = {}
 #: seconds a learned policy is reused (while the ledger holds the same number of jobs)
 POLICY_TTL = 60.0
 

@@ -433,9 +433,10 @@ class Bridge:
             self.flush()
             time.sleep(self.tick_interval())
             with self._lock:
-                busy = bool(self._dirty) or any(r.watching and not r.done for r in self._runs.values())
+                busy = (bool(self._dirty or self._inbox)  # a posted callback (call/post) still to run
+                        or any(r.watching and not r.done for r in self._runs.values()))
             if not busy:
                 self._wake.clear()
                 with self._lock:  # close the race with a concurrent _update/launch
-                    if self._dirty:
+                    if self._dirty or self._inbox:  # a callback posted (call/post) after the check
                         self._wake.set()
