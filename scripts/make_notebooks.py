@@ -153,7 +153,7 @@ the studio's results table, and so into its player.
 from minimax_nb import MusicClient, MusicRequest
 
 with MusicClient(provider="local") as client:
-    job = client.generate(MusicRequest(lyrics="[Verse]\nOne more song from a plain cell", style="lo-fi",
+    job = client.generate(MusicRequest(lyrics="[Verse]\\nOne more song from a plain cell", style="lo-fi",
                                        title="From a cell"))
 studio.table.add(job)
 job

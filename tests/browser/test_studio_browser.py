@@ -207,6 +207,7 @@ def test_voila_shows_the_studio_alone_and_hostile_text_as_text(voila_server: str
 
 
 KEY_CELL = """
+import json
 import os
 studio.launcher.provider.value = "apiin"
 studio.launcher.key.value = os.environ["APIIN_API_KEY"]   # as if typed into the field
