@@ -101,8 +101,13 @@ def start_server(cmd_for_port: Callable[[int], list[str]], ready_path: str, env:
     raise RuntimeError(f"server did not come up; log tail:\n{last}")
 
 
+#: base URL of a shared server -> the ledger file its kernels write (``MINIMAX_NB_LEDGER``).
+LEDGERS: dict[str, Path] = {}
+
+
 def shutdown_kernels(base: str) -> None:
-    """Shut down every session and kernel of the Jupyter server at ``base`` (best effort)."""
+    """Shut down every session and kernel of the Jupyter server at ``base`` (best effort), then remove
+    the ledger its kernels wrote, so the next test on that server starts from no earlier jobs."""
     def call(method: str, path: str) -> Any:
         req = urllib.request.Request(base + path, method=method)
         with urllib.request.urlopen(req, timeout=20) as r:
@@ -116,6 +121,10 @@ def shutdown_kernels(base: str) -> None:
         for k in call("GET", "/api/kernels") or []:
             with contextlib.suppress(OSError):
                 call("DELETE", f"/api/kernels/{k['id']}")
+    ledger = LEDGERS.get(base)
+    if ledger is not None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(ledger) + suffix).unlink(missing_ok=True)
 
 
 def _put_json(path: Path, obj: Any) -> None:

@@ -23,6 +23,7 @@ from browser_support import (
     CHROME_ARGS,
     CHROMIUM,
     HAVE_CHROMIUM,
+    LEDGERS,
     SKIP_REASON,
     STUDIO_NB,
     T_UI,
@@ -110,7 +111,9 @@ def lab_server(nb_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
 
-    proc, base = start_server(cmd, "/api/status", isolated_env(home), home / "server.log")
+    env = isolated_env(home)
+    proc, base = start_server(cmd, "/api/status", env, home / "server.log")
+    LEDGERS[base] = Path(env["MINIMAX_NB_LEDGER"])
     yield base
     _stop(proc)
 
@@ -129,7 +132,9 @@ def notebook7_server(nb_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
                 "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
                 "--JupyterNotebookApp.expose_app_in_browser=True"]
 
-    proc, base = start_server(cmd, "/api/status", isolated_env(home), home / "server.log")
+    env = isolated_env(home)
+    proc, base = start_server(cmd, "/api/status", env, home / "server.log")
+    LEDGERS[base] = Path(env["MINIMAX_NB_LEDGER"])
     yield base
     _stop(proc)
 
