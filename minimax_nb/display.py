@@ -75,9 +75,12 @@ _CSS: Final = (
     ".mnb-job audio{height:32px;width:100%;max-width:420px;display:block;margin:4px 0}"
     ".mnb-job details pre{white-space:pre-wrap;margin:4px 0;font-size:12px;max-height:240px;overflow:auto}"
     ".mnb-jobs{border-collapse:collapse;font-size:13px;max-width:100%}"
-    ".mnb-jobs th,.mnb-jobs td{border-bottom:1px solid var(--jp-border-color2,#ddd);padding:3px 6px;"
+    # scoped under the wrapper to beat JupyterLab's right-aligned output cells (a more specific rule)
+    ".mnb-jobs-wrap .mnb-jobs th,.mnb-jobs-wrap .mnb-jobs td{"
+    "border-bottom:1px solid var(--jp-border-color2,#ddd);padding:3px 6px;"
     "text-align:left;vertical-align:middle}"
-    ".mnb-jobs td.t{max-width:220px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}"
+    ".mnb-jobs-wrap .mnb-jobs td.t{max-width:220px;overflow:hidden;text-overflow:ellipsis;"
+    "white-space:nowrap}"
     ".mnb-jobs audio{height:28px;width:220px}"
     "</style>"
 )

@@ -1,13 +1,18 @@
 """Build the example notebooks from the cells below, saved without outputs.
 
-    .venv/bin/python scripts/make_notebooks.py            # rewrite notebooks/0{1,3,4,5}_*.ipynb
+    .venv/bin/python scripts/make_notebooks.py            # rewrite notebooks/0{1,2,3,4,5}_*.ipynb
     .venv/bin/python scripts/make_notebooks.py --check    # exit 1 when a saved notebook differs
 
-Edit the cells here, not the .ipynb files, so changes are reviewable. ``02_studio.ipynb`` belongs to the
-widgets and is not built here. Every notebook runs top to bottom offline (provider ``local`` or the
-emulator) and reads as a tutorial: no test plumbing is saved in it. The test suite
-(``tests/notebooks/``) executes each notebook with one probe cell of its own appended (never saved) that
-reads the notebook's variables, and checks those facts against the files made and the cells' outputs.
+Edit the cells here, not the .ipynb files, so changes are reviewable. Every notebook runs top to bottom
+offline (provider ``local`` or the emulator) and reads as a tutorial: no test plumbing is saved in it.
+The test suite (``tests/notebooks/``) executes each notebook with one probe cell of its own appended
+(never saved) that reads the notebook's variables, and checks those facts against the files made and
+the cells' outputs; the browser tests (``tests/browser/``) read the studio notebook's page.
+
+``02_studio.ipynb`` is also a Voila app (``voila notebooks/02_studio.ipynb``): its cells tagged
+``remove-cell`` (``VOILA_HIDDEN``) are the tutorial around the studio, and ``voila.json`` (repo root and
+``notebooks/``) configures nbconvert's ``TagRemovePreprocessor`` to drop them, so Voila shows the studio
+alone. A dropped cell does not run in Voila either.
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ NOTEBOOKS = ROOT / "notebooks"
 Cell = nbformat.NotebookNode
 
 
-def md(text: str) -> Cell:
-    return new_markdown_cell(text.strip("\n"))
+def md(text: str, *tags: str) -> Cell:
+    cell = new_markdown_cell(text.strip("\n"))
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
 
 
 def code(text: str, *tags: str) -> Cell:
@@ -106,6 +114,50 @@ row = frame[frame["local_id"] == job.local_id]
 row.T
 """),
     code("client.close()"),
+]
+
+# ------------------------------------------------------------------------------------------ 02
+
+#: The tag of the studio notebook's cells that Voila leaves out (``voila.json``'s TagRemovePreprocessor).
+VOILA_HIDDEN = "remove-cell"
+
+STUDIO = [
+    md("""
+# The studio
+
+Write lyrics, pick a provider, generate, watch the jobs, compare the results and listen, in one widget.
+
+- `minimax_nb.studio(provider="local")` works offline with no key: the emulator of the provider APIs with
+  a small song synthesizer behind it (a stand-in, not the real MiniMax model).
+- Jobs run in the background: the kernel stays free, you can keep working in other cells while the
+  monitor updates.
+- Keys: the launcher shows where a key comes from (`key from $APIIN_API_KEY`). A key pasted into its
+  field is kept in memory only and the field is cleared at once, so it is never saved in the notebook.
+- Every job is kept in the ledger (`.minimax_nb/ledger.sqlite`), so a kernel restart loses nothing.
+- As an app: `voila notebooks/02_studio.ipynb` shows the studio alone (the cells around it are tagged
+  `remove-cell`, which the repository's `voila.json` leaves out).
+""", VOILA_HIDDEN),
+    code("""
+import minimax_nb
+
+studio = minimax_nb.studio(provider="local")
+studio
+"""),
+    md("""
+## The plain client, beside the studio
+`generate()` works in a cell while the studio keeps running (a progress bar shows while it waits). The
+job shows as a card with its player and the lyrics folded; `studio.table.add(job)` puts the song into
+the studio's results table, and so into its player.
+""", VOILA_HIDDEN),
+    code("""
+from minimax_nb import MusicClient, MusicRequest
+
+with MusicClient(provider="local") as client:
+    job = client.generate(MusicRequest(lyrics="[Verse]\\nOne more song from a plain cell", style="lo-fi",
+                                       title="From a cell"))
+studio.table.add(job)
+job
+""", VOILA_HIDDEN),
 ]
 
 # ------------------------------------------------------------------------------------------ 03
@@ -509,6 +561,7 @@ emu.stop()
 
 BOOKS: dict[str, list[Cell]] = {
     "01_quickstart.ipynb": QUICKSTART,
+    "02_studio.ipynb": STUDIO,
     "03_compare.ipynb": COMPARE,
     "04_real_providers.ipynb": REAL,
     "05_async_and_batch.ipynb": ASYNC,

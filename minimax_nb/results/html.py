@@ -43,13 +43,17 @@ _HEADINGS: Final = {"measured_duration_s": "dur s", "reported_duration_s": "dur 
                     "generation_s": "gen s", "est_cost_usd": "est $", "peak_dbfs": "peak dB",
                     "rms_dbfs": "RMS dB", "bitrate_kbps": "kbps"}
 
+# Cell rules are scoped under the wrapper: JupyterLab right-aligns output table cells with a more specific
+# rule (``:not(.jp-RenderedMarkdown).jp-RenderedHTMLCommon td``), which a plain ``.mnb-listen td`` loses to.
 _STYLE: Final = (
     "<style>.mnb-listen-wrap{overflow-x:auto;max-width:100%}"
     ".mnb-listen{border-collapse:collapse;font-size:12px;font-family:var(--jp-ui-font-family,system-ui,"
     "sans-serif);color:var(--jp-ui-font-color1,inherit)}"
-    ".mnb-listen th,.mnb-listen td{border-bottom:1px solid var(--jp-border-color2,#ddd);padding:3px 6px;"
+    ".mnb-listen-wrap .mnb-listen th,.mnb-listen-wrap .mnb-listen td{"
+    "border-bottom:1px solid var(--jp-border-color2,#ddd);padding:3px 6px;"
     "text-align:left;vertical-align:middle;white-space:nowrap}"
-    ".mnb-listen td.num,.mnb-listen th.num{text-align:right;font-variant-numeric:tabular-nums}"
+    ".mnb-listen-wrap .mnb-listen td.num,.mnb-listen-wrap .mnb-listen th.num{text-align:right;"
+    "font-variant-numeric:tabular-nums}"
     ".mnb-listen td.play{width:250px;padding-left:0}"
     ".mnb-listen audio{height:30px;width:250px;display:block}"
     ".mnb-listen .mnb-wave{display:block;margin-bottom:1px}"

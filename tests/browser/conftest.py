@@ -2,6 +2,11 @@
 
 Everything runs on 127.0.0.1 with HOME/XDG/JUPYTER/IPYTHON dirs in a temp dir (see ``browser_support``).
 The tests skip with a clear reason when Chromium is missing.
+
+One JupyterLab (and one Notebook 7, one Voila) server serves the whole session: starting one costs
+seconds of the serial browser run. So that tests stay independent, every test's kernels are shut down
+after it (``_free_kernels``), and no test saves into the shared notebook (one that saves works on its own
+copy).
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from browser_support import (
     CHROME_ARGS,
     CHROMIUM,
     HAVE_CHROMIUM,
+    LEDGERS,
     SKIP_REASON,
     STUDIO_NB,
     T_UI,
     _put_json,
     _stop,
     isolated_env,
+    shutdown_kernels,
     start_server,
 )
 
@@ -61,15 +68,29 @@ def page(browser: Any) -> Iterator[Any]:
     ctx.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(autouse=True)
+def _free_kernels(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test, shut down the kernels it started on a shared server (their tickers and background
+    jobs would otherwise take CPU from the next tests)."""
+    yield
+    if getattr(request.module, "SHARED_PAGE", False):
+        return  # the module's own page fixture frees its kernels when it is done
+    for name in ("lab_server", "notebook7_server"):
+        if name in request.fixturenames:
+            shutdown_kernels(request.getfixturevalue(name))
+
+
+@pytest.fixture(scope="session")
 def nb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A temp dir holding a copy of the studio notebook (the repo's copy is never executed in place)."""
+    """A temp dir standing for ``notebooks/``: a copy of the studio notebook and of its ``voila.json``
+    (the repo's copies are never executed or saved in place)."""
     d = tmp_path_factory.mktemp("nb")
     shutil.copy(STUDIO_NB, d / "02_studio.ipynb")
+    shutil.copy(STUDIO_NB.parent / "voila.json", d / "voila.json")
     return d
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lab_server(nb_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not HAVE_CHROMIUM:
         pytest.skip(SKIP_REASON)
@@ -90,12 +111,14 @@ def lab_server(nb_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
 
-    proc, base = start_server(cmd, "/api/status", isolated_env(home), home / "server.log")
+    env = isolated_env(home)
+    proc, base = start_server(cmd, "/api/status", env, home / "server.log")
+    LEDGERS[base] = Path(env["MINIMAX_NB_LEDGER"])
     yield base
     _stop(proc)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def notebook7_server(nb_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Notebook 7 (``jupyter notebook``) serving the same folder."""
     if not HAVE_CHROMIUM:
@@ -109,22 +132,27 @@ def notebook7_server(nb_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
                 "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
                 "--JupyterNotebookApp.expose_app_in_browser=True"]
 
-    proc, base = start_server(cmd, "/api/status", isolated_env(home), home / "server.log")
+    env = isolated_env(home)
+    proc, base = start_server(cmd, "/api/status", env, home / "server.log")
+    LEDGERS[base] = Path(env["MINIMAX_NB_LEDGER"])
     yield base
     _stop(proc)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def voila_server(nb_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Voila started as a user would in ``notebooks/`` (``voila 02_studio.ipynb``), so it reads the
+    ``voila.json`` beside the notebook: the cells tagged ``remove-cell`` are left out."""
     if not HAVE_CHROMIUM:
         pytest.skip(SKIP_REASON)
     pytest.importorskip("voila")
     home = tmp_path_factory.mktemp("vhome")
 
     def cmd(port: int) -> list[str]:
-        return [sys.executable, "-m", "voila", str(nb_dir / "02_studio.ipynb"), "--no-browser",
+        return [sys.executable, "-m", "voila", "02_studio.ipynb", "--no-browser",
                 "--Voila.ip=127.0.0.1", f"--port={port}", "--Voila.port_retries=0", "--show_tracebacks=True"]
 
-    proc, base = start_server(cmd, "/voila/static/voila.js", isolated_env(home), home / "server.log")
+    proc, base = start_server(cmd, "/voila/static/voila.js", isolated_env(home), home / "server.log",
+                              cwd=nb_dir)
     yield base
     _stop(proc)

@@ -16,64 +16,23 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import REPO, artifact
+from browser_support import (
+    CELL_CARD,
+    CONTRAST_JS,
+    CUT_BUTTONS_JS,
+    KERNEL_IDLE_JS,
+    OVERFLOW_JS,
+    REPO,
+    SELECTED_TD,
+    artifact,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-KERNEL_IDLE_JS = """() => {
-  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!k && k.status === 'idle';
-}"""
-
-#: The WCAG 2 contrast ratio of an element's text against the first opaque background up its tree.
-#: Colours are read back through a 1×1 canvas, so any CSS colour syntax (rgb, color(srgb…)) works.
-CONTRAST_JS = """(sel) => {
-  const td = document.querySelector(sel);
-  if (!td) return null;
-  const cv = document.createElement('canvas'); cv.width = cv.height = 1;
-  const x = cv.getContext('2d', {willReadFrequently: true});
-  const rgba = (c) => { x.clearRect(0, 0, 1, 1); x.fillStyle = '#000'; x.fillStyle = c;
-                        x.fillRect(0, 0, 1, 1); return Array.from(x.getImageData(0, 0, 1, 1).data); };
-  let el = td, bg = null;
-  while (el && el.nodeType === 1) {
-    const c = getComputedStyle(el).backgroundColor;
-    if (c && c !== 'transparent' && c !== 'rgba(0, 0, 0, 0)') { bg = rgba(c); if (bg[3] > 0) break; }
-    el = el.parentElement;
-  }
-  bg = bg || [255, 255, 255, 255];
-  const fg = rgba(getComputedStyle(td).color);
-  const a = fg[3] / 255;
-  const mixed = [0, 1, 2].map(i => fg[i] * a + bg[i] * (1 - a));
-  const lum = (rgb) => { const v = rgb.map(u => { u /= 255;
-                            return u <= 0.03928 ? u / 12.92 : Math.pow((u + 0.055) / 1.055, 2.4); });
-                          return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
-  const l1 = lum(mixed), l2 = lum(bg.slice(0, 3));
-  return {ratio: (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05),
-          color: getComputedStyle(td).color, background: getComputedStyle(td).backgroundColor};
-}"""
-
-SELECTED_TD = ".mnb-studio .mnb-results-table tr.mnb-selected td"
-
-#: Buttons of the studio whose text does not fit their box (a cut "Pa…"), as "description: widths".
-CUT_BUTTONS_JS = """() => [...document.querySelectorAll('.mnb-studio button')]
-  .filter(b => b.offsetParent !== null && b.textContent.trim() && b.scrollWidth > b.clientWidth + 1
-               && !b.classList.contains('mnb-th'))
-  .map(b => `${b.textContent.trim()}: ${b.scrollWidth} > ${b.clientWidth}`)"""
-
-#: How far the studio reaches past the right edge of its output area (px; 0 = it fits).
-OVERFLOW_JS = """() => {
-  const s = document.querySelector('.mnb-studio');
-  const out = s.closest('.jp-OutputArea-output') || s.parentElement;
-  return Math.max(0, s.getBoundingClientRect().right - out.getBoundingClientRect().right,
-                  s.scrollWidth - s.clientWidth);
-}"""
 
 
 def _open_and_run(page: Any, pw: Any, base: str, nb: str) -> Any:
@@ -101,7 +60,7 @@ def _generate_one(page: Any, pw: Any, studio: Any) -> None:
 def test_lab_light_dark_contrast_and_header_sort(lab_server: str, page: Any, pw: Any) -> None:
     expect = pw.expect
     studio = _open_and_run(page, pw, lab_server, "02_studio.ipynb")
-    expect(page.locator(".jp-OutputArea-output", has_text="SUMMARY ")).to_be_visible()
+    expect(page.locator(CELL_CARD)).to_be_visible()  # the last cell ran
     page.wait_for_function(KERNEL_IDLE_JS)
     # Ctrl+Enter in the lyrics box generates (and does not run the notebook cell instead)
     expect(studio.locator("button.mnb-generate")).to_be_enabled()
@@ -155,7 +114,7 @@ def test_lab_900px_with_the_file_browser_open(lab_server: str, browser: Any, pw:
         studio = _open_and_run(page, pw, lab_server, "02_studio.ipynb")
         page.evaluate("window.jupyterapp.commands.execute('filebrowser:activate')")
         expect(page.locator(".jp-FileBrowser")).to_be_visible()
-        expect(page.locator(".jp-OutputArea-output", has_text="SUMMARY ")).to_be_visible()
+        expect(page.locator(CELL_CARD)).to_be_visible()
         expect(studio.locator(".mnb-results-table tr.mnb-row")).to_have_count(1)
         page.wait_for_timeout(800)  # layout settles after the sidebar opened
         width = page.evaluate("document.querySelector('.mnb-studio').getBoundingClientRect().width")
@@ -174,31 +133,6 @@ def test_lab_900px_with_the_file_browser_open(lab_server: str, browser: Any, pw:
         ctx.close()
 
 
-def test_voila_700px(voila_server: str, browser: Any, pw: Any) -> None:
-    """Voila (no JupyterLab around it) at 700 px: everything wraps into one column, no cut button."""
-    expect = pw.expect
-    ctx = browser.new_context(viewport={"width": 700, "height": 2400})
-    ctx.set_default_timeout(90_000)
-    ctx.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]|data:|blob:)"), lambda r: r.abort())
-    try:
-        page = ctx.new_page()
-        page.goto(voila_server + "/", wait_until="domcontentloaded", timeout=180_000)
-        studio = page.locator(".mnb-studio")
-        expect(studio).to_be_visible()
-        expect(studio.locator(".mnb-results-table tr.mnb-row")).to_have_count(1)
-        expect(page.locator("body")).not_to_contain_text("Traceback")
-        page.wait_for_timeout(800)
-        assert page.evaluate(CUT_BUTTONS_JS) == []
-        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
-        studio.locator(".mnb-results-select select").select_option(index=0)
-        expect(studio.locator(".mnb-results-table tr.mnb-selected")).to_have_count(1)
-        contrast = page.evaluate(CONTRAST_JS, SELECTED_TD)
-        assert contrast is not None and contrast["ratio"] >= 4.5, contrast
-        studio.screenshot(path=str(artifact("studio_voila_700.png")))
-    finally:
-        ctx.close()
-
-
 def test_notebook7_studio(notebook7_server: str, page: Any, pw: Any) -> None:
     """Notebook 7: the studio renders, wraps in its narrower page, generates, and its selected row reads."""
     expect = pw.expect
@@ -210,7 +144,7 @@ def test_notebook7_studio(notebook7_server: str, page: Any, pw: Any) -> None:
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     studio = page.locator(".mnb-studio")
     expect(studio).to_be_visible()
-    expect(page.locator(".jp-OutputArea-output", has_text="SUMMARY ")).to_be_visible()
+    expect(page.locator(CELL_CARD)).to_be_visible()
     page.wait_for_function(KERNEL_IDLE_JS)
     _generate_one(page, pw, studio)
     expect(studio.locator(".mnb-results-table tr.mnb-row")).to_have_count(2)

@@ -99,6 +99,14 @@ _probe = {
     "row_measured_duration_s": float(row["measured_duration_s"].iloc[0]),
 }
 """,
+    "02_studio.ipynb": """
+_probe = {
+    "provider": studio.launcher.provider.value,
+    "generate_enabled": not studio.launcher.generate.disabled,
+    "cell_job": job.status.value,
+    "results_rows": len(studio.table.jobs),
+}
+""",
     "03_compare.ipynb": """
 from pathlib import Path as _Path
 _cells = frame.groupby(["provider", "style", "lyrics"], observed=True).size()
@@ -147,8 +155,6 @@ PLUMBING = ("SUMMARY", "the test suite reads", "test suite")
 
 def test_notebooks_carry_no_test_plumbing() -> None:
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
-        if path.name == "02_studio.ipynb":
-            continue  # the widgets' notebook (read by the browser tests), not built here
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             for word in PLUMBING:
@@ -283,3 +289,54 @@ def test_async_notebook_watches_queues_per_account_and_retries(run_notebook: Any
     assert s["aimlapi_creates"] == 4  # three songs + one refused (429) create, none replayed
     tables = [h for h in ran.outputs("text/html") if 'class="mnb-jobs"' in h]
     assert tables and tables[0].count("<audio") == 6  # Jobs(batch): a player per song
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_studio_notebook_shows_the_studio_and_a_job_card(run_notebook: Any) -> None:
+    """The studio notebook as a tutorial: the studio widget, then the plain cell's song as a card (no
+    ``<Job …>`` text, no summary line); the studio's table holds that song."""
+    ran = run_notebook("02_studio.ipynb")
+    s = ran.summary()
+    assert s == {"provider": "local", "generate_enabled": True, "cell_job": "completed", "results_rows": 1}
+    views = ran.outputs("application/vnd.jupyter.widget-view+json")
+    assert views, "the studio cell displayed no widget"
+    cards = [h for h in ran.outputs("text/html") if 'class="mnb-job"' in h]
+    assert len(cards) == 1 and "From a cell" in cards[0] and "<audio" in cards[0]
+    shown = [c for c in ran.nb.cells if "test-probe" not in c.metadata.get("tags", [])]
+    for cell in shown:
+        for out in cell.get("outputs", []):
+            text = out.get("text", "") + str(out.get("data", {}).get("text/plain", ""))
+            assert "SUMMARY" not in text
+            if "text/html" not in out.get("data", {}) and "widget-view" not in str(out.get("data", {})):
+                assert "<Job" not in text, "a bare repr is shown"
+
+
+def _voila_cells(config_path: Path, nb_path: Path) -> list[Any]:
+    """The cells Voila keeps (and runs) with ``config_path``: its exporter's preprocessors, as configured."""
+    pytest.importorskip("voila")
+    from nbconvert.exporters import Exporter
+    from traitlets.config import Config
+    from voila.exporter import VoilaExporter
+
+    exporter = VoilaExporter(config=Config(json.loads(config_path.read_text())))
+    nb = nbformat.read(nb_path, as_version=4)
+    kept, _ = Exporter.from_notebook_node(exporter, nb, {})  # what Voila's generate_from_notebook_node runs
+    return list(kept.cells)
+
+
+def test_voila_shows_the_studio_alone() -> None:
+    """``voila.json`` (repo root, where Binder and ``voila notebooks/02_studio.ipynb`` start, and
+    ``notebooks/``) drops the studio notebook's cells tagged ``remove-cell``: one cell is left, the studio."""
+    root, beside = ROOT / "voila.json", NOTEBOOKS / "voila.json"
+    assert json.loads(root.read_text()) == json.loads(beside.read_text())
+    studio_nb = NOTEBOOKS / "02_studio.ipynb"
+    for config in (root, beside):
+        kept = _voila_cells(config, studio_nb)
+        assert [c.cell_type for c in kept] == ["code"], [c.source[:40] for c in kept]
+        assert "minimax_nb.studio(" in kept[0].source and kept[0].source.rstrip().endswith("studio")
+    nb = nbformat.read(studio_nb, as_version=4)
+    assert len(nb.cells) > 1  # the tutorial around it is still in the notebook for JupyterLab
+    for cell in nb.cells:
+        if cell.source != kept[0].source:
+            assert "remove-cell" in cell.metadata.get("tags", [])
