@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import math
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
@@ -447,7 +448,10 @@ def _stats(reads: Sequence[float], finish_times: Iterable[float]) -> DetectionSt
                           mean_reads=sum(counts) / len(counts), p95_reads=_quantile(counts_sorted, 0.95))
 
 
-_POLICY_CACHE: dict[tuple[object, ...], tuple[float, LearnedPolicy]] = {}
+_POLICY_CACHE: dict[tuple[object, ...], tuple[float, int, LearnedPolicy]] = {}
+_POLICY_LOCK = threading.Lock()
+#: a cached schedule is refitted once the ledger holds this many times the jobs it was fitted on
+REFIT_GROWTH = 1.25
 #: unscaled schedules already searched (``LearnedPolicy.__post_init__``), by their inputs
 _SCHEDULES: dict[tuple[object, ...], tuple[float, ...]] = {}
 #: seconds a learned policy is reused (while the ledger holds the same number of jobs)
@@ -486,6 +490,13 @@ def _learned_durations(ledger: Any, provider: str, model: str | None) -> tuple[l
     return (_durations_from_rows(rows, model) if model else every), every
 
 
+def _fit(mine: list[float], every: list[float], model: str | None, speed: float, timeout: float,
+         limit: int) -> LearnedPolicy:
+    chosen = mine if model is not None and len(mine) >= 5 else every
+    chosen = [d * speed for d in chosen[-limit:]]
+    return LearnedPolicy(times=GenerationTimes.fit(chosen, limit=limit), timeout=timeout)
+
+
 def policy_for(provider: str, model: str | None, ledger: Ledger | None, *, speed: float = 1.0,
                timeout: float = 900.0, limit: int = 500) -> LearnedPolicy:
     """The schedule for a new job of ``provider``/``model`` when the user gave no ``PollPolicy``.
@@ -495,31 +506,29 @@ def policy_for(provider: str, model: str | None, ledger: Ledger | None, *, speed
     is in real seconds, like ``PollPolicy()``: scale it by ``1/speed`` for an emulator as any policy.
     Past jobs of an emulator ran at ``speed``, so their durations are multiplied by ``speed`` first. A
     ledger that cannot be read gives the prior alone. A result is reused for ``POLICY_TTL`` seconds
-    while the ledger holds the same number of jobs (building one reads the ledger's rows).
+    unless the ledger grew by more than a quarter since (building one reads the ledger's rows and
+    searches a schedule: a batch whose every finished song changed the ledger would otherwise refit
+    once per song).
     """
     if speed <= 0:
         raise ValueError("speed must be positive")
-    key: tuple[object, ...] = ()
-    if ledger is not None:
-        try:
+    if ledger is None:
+        return _fit([], [], model, speed, timeout, limit)
+    try:
+        where: object = ledger.path if ledger.path is not None else id(ledger)
+        key = (where, provider, model, speed, timeout, limit)
+        with _POLICY_LOCK:  # one build at a time: a batch's threads wait for it, then share it
             size = len(ledger)
-            where: object = ledger.path if ledger.path is not None else id(ledger)
-            key = (where, size, provider, model, speed, timeout, limit)
             hit = _POLICY_CACHE.get(key)
-            if hit is not None and hit[0] > time.monotonic():
-                return hit[1]
+            if hit is not None and hit[0] > time.monotonic() and size <= hit[1] * REFIT_GROWTH + 5:
+                return hit[2]
             mine, every = _learned_durations(ledger, provider, model)
-        except Exception:  # a closed or broken ledger must not stop a submit: poll on the prior
-            mine = every = []
-    else:
-        mine = every = []
-    chosen = mine if model is not None and len(mine) >= 5 else every
-    chosen = [d * speed for d in chosen[-limit:]]
-    policy = LearnedPolicy(times=GenerationTimes.fit(chosen, limit=limit), timeout=timeout)
-    if key:
-        if len(_POLICY_CACHE) > 256:
-            _POLICY_CACHE.clear()
-        _POLICY_CACHE[key] = (time.monotonic() + POLICY_TTL, policy)
+            policy = _fit(mine, every, model, speed, timeout, limit)
+            if len(_POLICY_CACHE) > 256:
+                _POLICY_CACHE.clear()
+            _POLICY_CACHE[key] = (time.monotonic() + POLICY_TTL, size, policy)
+    except Exception:  # a closed or broken ledger must not stop a submit: poll on the prior
+        policy = _fit([], [], model, speed, timeout, limit)
     return policy
 
 

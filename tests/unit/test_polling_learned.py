@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from minimax_nb.client import polling
 from minimax_nb.client.polling import (
     GenerationTimes,
     LearnedPolicy,
@@ -152,7 +153,7 @@ def test_generation_times_from_jobs_uses_the_flows_anchor_and_skips_unfinished()
         GenerationTimes(prior_weight=0)
 
 
-def test_policy_for_learns_from_the_ledger(tmp_path: object) -> None:
+def test_policy_for_learns_from_the_ledger(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
     with Ledger(":memory:") as ledger:
         prior = policy_for("aimlapi", "music-2.0", ledger)
         assert prior == LearnedPolicy(timeout=900.0)
@@ -167,6 +168,10 @@ def test_policy_for_learns_from_the_ledger(tmp_path: object) -> None:
         assert policy_for("aimlapi", "music-2.0", ledger) is learned  # reused while nothing changed
         ledger.record_many([_job(31, queued=25, n=500 + i) for i in range(5)] +  # timed from the start
                            [_job(70, model="other", n=600 + i) for i in range(5)])
+        # a few more songs do not refit (a batch would refit once per finished song) ...
+        assert policy_for("aimlapi", "music-2.0", ledger) is learned
+        # ... a ledger grown past REFIT_GROWTH (+5) does
+        monkeypatch.setattr(polling, "REFIT_GROWTH", 1.0)
         again = policy_for("aimlapi", "music-2.0", ledger)
         assert again is not learned and again.times.observed == 125
         assert again.times.samples.count(31.0) == 5
