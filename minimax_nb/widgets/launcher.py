@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -11,7 +12,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from minimax_nb.errors import Secret
+from minimax_nb.client.core import budget_refusal
+from minimax_nb.errors import BudgetExceededError, Secret, ValidationError
 from minimax_nb.models import MusicRequest
 from minimax_nb.providers.base import ModelSpec
 from minimax_nb.widgets import _html
@@ -47,6 +49,8 @@ class LaunchSettings:
     variants: int
     api_key: str | None = dataclasses.field(default=None, repr=False)
     instrumental: bool = False
+    #: Refuse a Generate whose estimated total is over this many USD (or unknown); ``None``: no limit.
+    max_usd: float | None = None
 
     def apply(self, request: MusicRequest) -> MusicRequest:
         """``request`` with this launcher's model, output settings and instrumental switch."""
@@ -105,6 +109,9 @@ class Launcher(w.VBox):  # type: ignore[misc]
         self.forget_key = w.Button(description="Forget key", layout=w.Layout(width="auto", display="none"))
         self.variants = w.BoundedIntText(value=1, min=1, max=max_variants, description="Variants",
                                          layout=w.Layout(width="180px"))
+        self.max_usd = w.Text(value="", description="Max $", placeholder="no limit",
+                              tooltip="refuse a Generate whose estimated total is over this (or unknown)",
+                              layout=w.Layout(width="170px"))
         self.instrumental = w.Checkbox(value=False, description="Instrumental (no vocals)", indent=False,
                                        layout=w.Layout(width="auto"))
         self.cost = w.HTML()
@@ -120,6 +127,7 @@ class Launcher(w.VBox):  # type: ignore[misc]
         for cls, widget in (("mnb-provider", self.provider), ("mnb-model", self.model),
                             ("mnb-key", self.key), ("mnb-key-status", self.key_status),
                             ("mnb-generate", self.generate), ("mnb-variants", self.variants),
+                            ("mnb-max-usd", self.max_usd),
                             ("mnb-confirm", self.confirm), ("mnb-cancel", self.cancel),
                             ("mnb-confirm-box", self.confirm_box), ("mnb-cost", self.cost),
                             ("mnb-errors", self.errors), ("mnb-launch-message", self.message),
@@ -128,7 +136,7 @@ class Launcher(w.VBox):  # type: ignore[misc]
         self.provider.observe(self._guard(self._on_provider), names="value")
         self.model.observe(self._guard(self._on_model), names="value")
         for ctl in (self.account, self.bitrate, self.sample_rate, self.audio_format, self.variants,
-                    self.instrumental):
+                    self.instrumental, self.max_usd):
             ctl.observe(self._guard(self._on_setting), names="value")
         self.key.observe(self._guard(self._on_key), names="value")
         self.forget_key.on_click(self._guard(self._on_forget))
@@ -139,7 +147,7 @@ class Launcher(w.VBox):  # type: ignore[misc]
             w.HTML("<b>Generate</b>"), self.provider, self.model, self.account, self.bitrate,
             self.sample_rate, self.audio_format, self.instrumental, self.key_status,
             _wrap([self.key, self.forget_key]),
-            _wrap([self.variants, self.cost]),
+            _wrap([self.variants, self.max_usd, self.cost]),
             self.generate, self.confirm_box, self.message, self.errors,
         ], layout=w.Layout(width="100%"))
         self.add_class("mnb-launcher")
@@ -192,9 +200,12 @@ class Launcher(w.VBox):  # type: ignore[misc]
         model = self.model.value
         return self.catalog.models(self.provider.value).get(model) if model else None
 
-    def settings(self) -> LaunchSettings:
-        """The current choices."""
+    def settings(self, *, with_budget: bool = True) -> LaunchSettings:
+        """The current choices. ``ValidationError`` if "Max $" holds something that is not a limit, unless
+        ``with_budget=False`` (then ``max_usd`` is ``None``: for validation and estimates, never to send)."""
+        return self._settings(max_usd=self.budget() if with_budget else None)
 
+    def _settings(self, max_usd: float | None) -> LaunchSettings:
         def opt(v: Any) -> Any:
             return None if v == DEFAULT else v
 
@@ -203,7 +214,32 @@ class Launcher(w.VBox):  # type: ignore[misc]
             account=self.account.value.strip() or None, bitrate=opt(self.bitrate.value),
             sample_rate=opt(self.sample_rate.value), audio_format=opt(self.audio_format.value),
             variants=int(self.variants.value), api_key=self.api_key,
-            instrumental=bool(self.instrumental.value))
+            instrumental=bool(self.instrumental.value), max_usd=max_usd)
+
+    def budget(self) -> float | None:
+        """The "Max $" limit, or ``None`` when the field is empty. Raises ``ValidationError`` for text
+        that is not a non-negative number, so a typo never reads as "no limit"."""
+        text = self.max_usd.value.strip().lstrip("$").strip()
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0:
+            raise ValidationError(f"Max $ must be a non-negative number of USD, not {text!r}",
+                                  problems=[f"max_usd: {text!r} is not a number >= 0"])
+        return value
+
+    def budget_refusal(self) -> BudgetExceededError | None:
+        """Why Generate must not send the current batch (over "Max $", or not boundable), else ``None``."""
+        limit = self.budget()
+        if limit is None:
+            return None
+        if self.provider.value == LOCAL:
+            return None  # the offline emulator is free
+        one = self.estimate()
+        return budget_refusal(self.provider.value, [one] * int(self.variants.value), limit)
 
     def key_source(self, provider: str | None = None) -> str | None:
         """Where ``provider``'s key (default: the chosen provider's) comes from: ``"entered"``,
@@ -244,7 +280,7 @@ class Launcher(w.VBox):  # type: ignore[misc]
         """The estimated price of one run of the current request, in USD, when known."""
         if self._request is None:
             return None
-        s = self.settings()
+        s = self._settings(max_usd=None)
         return self.catalog.estimate_cost(s.provider, s.apply(self._request), s.model)
 
     # ------------------------------------------------------------------ internals
@@ -294,6 +330,9 @@ class Launcher(w.VBox):  # type: ignore[misc]
 
     def _on_setting(self, change: Any) -> None:
         self._refresh_cost()
+        if change is not None and change.get("owner") is self.max_usd:
+            self.errors.value = ""  # an earlier refusal no longer describes the limit
+            self._refresh_generate()
         self._emit_change()
 
     def _on_key(self, change: Any) -> None:
@@ -339,12 +378,22 @@ class Launcher(w.VBox):  # type: ignore[misc]
             return
         n = int(self.variants.value)
         if self.provider.value == LOCAL:
-            self.cost.value = f'<span style="color:{_html.MUTED}">free (offline emulator)</span>'
+            text = f'<span style="color:{_html.MUTED}">free (offline emulator)</span>'
         elif one is None:
-            self.cost.value = f'<span style="color:{_html.MUTED}">cost: unknown</span>'
+            text = f'<span style="color:{_html.MUTED}">cost: unknown</span>'
         else:
-            self.cost.value = (f'<span title="estimate">≈ ${one * n:.2f}'
-                               f'{f" ({n} × ${one:.2f})" if n > 1 else ""}</span>')
+            text = (f'<span title="estimate">≈ ${one * n:.2f}'
+                    f'{f" ({n} × ${one:.2f})" if n > 1 else ""}</span>')
+        refusal: Exception | None
+        try:
+            refusal = self.budget_refusal()
+        except Exception as e:  # a typo in "Max $": say so where the limit is read
+            refusal = e
+        if refusal is not None:
+            word = "over Max $" if isinstance(refusal, BudgetExceededError) else "Max $?"
+            text += (f' <span style="color:{_html.BAD}" title="{_html.esc(refusal)}">'
+                     f'— {_html.esc(word)}</span>')
+        self.cost.value = text
 
     def _refresh_generate(self) -> None:
         reasons = []
@@ -352,12 +401,21 @@ class Launcher(w.VBox):  # type: ignore[misc]
             reasons.append(self._invalid_reason or "the request is not valid")
         if self.key_source() is None:
             reasons.append("no API key")
+        try:
+            self.budget()
+        except ValidationError as e:
+            reasons.append(e.message)
         self.generate.disabled = bool(reasons)
         self.generate.tooltip = "; ".join(reasons) if reasons else "generate the song"
 
     def _on_generate(self, _: Any) -> None:
         if self.generate.disabled:
             return
+        refusal = self.budget_refusal()  # before the confirmation too: nothing over the limit is offered
+        if refusal is not None:
+            self.show_error(refusal, "over budget, nothing was sent")
+            return
+        self.errors.value = ""
         n = int(self.variants.value)
         if n > self.confirm_above:
             try:
@@ -383,6 +441,10 @@ class Launcher(w.VBox):  # type: ignore[misc]
 
     def _fire(self) -> None:
         settings = self.settings()
+        refusal = self.budget_refusal()  # again: the limit may have changed while confirming
+        if refusal is not None:
+            self.show_error(refusal, "over budget, nothing was sent")
+            return
         self.message.value = ""
         for cb in list(self._callbacks):
             cb(settings)

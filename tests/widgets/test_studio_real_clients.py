@@ -97,6 +97,48 @@ def test_useapi_studio_against_the_emulator(comms, offline) -> None:  # type: ig
             s.close()
 
 
+@pytest.mark.slow
+def test_variants_over_max_usd_send_nothing(comms, offline) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11's budget guard in the studio: Generate with Variants over "Max $" is refused before the
+    confirmation, with zero requests at the emulator; at the limit it goes."""
+    from minimax_nb.emulator import DEFAULT_KEY, Emulator
+    from minimax_nb.errors import BudgetExceededError, ValidationError
+
+    with Emulator(speed=50) as emu:
+        s = Studio("apiin", api_key=DEFAULT_KEY, base_url=emu.base_url("apiin"), env={},
+                   lyrics="[Verse]\nhello from the emulator\n[Chorus]\nla la la",
+                   style="dreamy synth pop, female vocals")
+        try:
+            s.launcher.variants.value = 5
+            each = s.launcher.estimate()
+            assert each is not None and each > 0
+            s.launcher.max_usd.value = f"{each * 4.5:.4f}"
+            assert "over Max $" in s.launcher.cost.value
+            s.launcher.generate.click()
+            assert "BudgetExceededError" in s.launcher.errors.value or "over" in s.launcher.errors.value
+            assert f"{each * 5:.2f}" in s.launcher.errors.value
+            assert s.launcher.confirm_box.layout.display == "none"  # nothing over the limit is offered
+            with pytest.raises(BudgetExceededError):
+                s.generate()  # the programmatic path checks the same limit
+            assert s.runs == [] and emu.submissions() == 0 and emu.requests == []
+            s.launcher.max_usd.value = "oops"
+            assert "Max $?" in s.launcher.cost.value
+            assert s.launcher.generate.disabled and "non-negative number" in s.launcher.generate.tooltip
+            assert s.launcher.errors.value == ""  # the old refusal is gone with the old limit
+            with pytest.raises(ValidationError, match="non-negative number"):
+                s.generate()  # a typo is never read as "no limit"
+            assert emu.submissions() == 0
+            s.launcher.variants.value = 2
+            s.launcher.max_usd.value = f"${each * 2:.4f}"
+            assert "over Max $" not in s.launcher.cost.value
+            s.launcher.generate.click()  # 2 <= confirm_above: goes at once
+            assert s.bridge.wait_idle(60)
+            assert [r.state for r in s.runs] == ["completed", "completed"], [r.error for r in s.runs]
+            assert emu.submissions() == 2
+        finally:
+            s.close()
+
+
 
 def test_studio_is_the_lazy_public_name() -> None:
     import minimax_nb
