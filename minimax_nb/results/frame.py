@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import itertools
 import multiprocessing
 import os
 import pickle
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +27,7 @@ __all__ = [
     "COLUMNS",
     "DTYPES",
     "STATUS_CATEGORIES",
+    "MeasurePool",
     "apply_dtypes",
     "build_frame",
     "jobs_frame",
@@ -38,6 +41,7 @@ __all__ = [
 STATUS_CATEGORIES: Final = tuple(s.value for s in JobStatus)
 
 _TS: Final = "datetime64[ns, UTC]"
+T = TypeVar("T")
 
 #: The columns of the results DataFrame, in order, with their dtypes (``"category"``: categories are the
 #: sorted values present, except ``status`` whose categories are ``STATUS_CATEGORIES``).
@@ -295,6 +299,62 @@ def _process_pool(n: int) -> ProcessPoolExecutor | None:
     return ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"))
 
 
+def lower_priority() -> None:
+    """A pool worker's initializer: yield the CPU to the kernel (and everything else) first."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(10)
+
+
+class MeasurePool(Executor):
+    """A process pool for decoding audio that starts its workers on first use, at a lower priority
+    (``lower_priority``), and keeps them for later batches: the studio's table hands it every finished
+    song, so the kernel's own process never decodes (decoding in a thread would hold its GIL, and
+    starting a pool per batch costs a second or more of imports each time).
+
+    ``workers``: default one per CPU, at most 2 (leaving room for the emulator's child process).
+    ``shutdown`` ends the workers; submitting afterwards raises ``RuntimeError``.
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self._workers = workers or max(1, min(2, _pool_size(2)))
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def started(self) -> bool:
+        """Whether worker processes were started (only once something was submitted)."""
+        return self._pool is not None
+
+    def _get(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the measure pool was shut down")
+            if self._pool is None:
+                # spawn: a kernel's threads (the ticker, the event loop) must not be forked mid-lock
+                self._pool = ProcessPoolExecutor(max_workers=self._workers,
+                                                 mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=lower_priority)
+            return self._pool
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return self._get().submit(fn, *args, **kwargs)
+
+    def map(self, fn: Callable[..., T], *iterables: Iterable[Any], timeout: float | None = None,
+            chunksize: int = 1) -> Iterator[T]:
+        return self._get().map(fn, *iterables, timeout=timeout, chunksize=chunksize)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def __repr__(self) -> str:
+        return f"<MeasurePool workers={self._workers} started={self.started}>"
+
+
 def measure_files(groups: Sequence[Sequence[tuple[str, int | None]]],
                   measure: Callable[[Path], AudioFacts] = measure_file, *,
                   workers: int | None = None, executor: Executor | None = None,
@@ -400,11 +460,12 @@ def _file_sha256(path: Path) -> tuple[str, int] | None:
 
 
 def jobs_frame(jobs: Iterable[Job], measure: bool = True, *,
-               executor: Executor | None = None) -> pd.DataFrame:
+               executor: Executor | None = None, cache: FactsCache | None = None) -> pd.DataFrame:
     """The results DataFrame of these jobs (no ledger needed): the same columns as ``results()``.
 
     Audio files named by ``job.audio_path`` are hashed and measured; both are memoized in this process.
-    ``executor``: see ``results()``.
+    ``executor``: see ``results()``. ``cache``: where measurements are looked up and kept (default: this
+    process's memory; ``FactsCache.for_ledger(ledger)`` shares them with that ledger's ``results()``).
     """
     with Ledger(":memory:") as led:
         for job in jobs:
@@ -413,7 +474,7 @@ def jobs_frame(jobs: Iterable[Job], measure: bool = True, *,
                 found = _file_sha256(Path(job.audio_path))
                 if found is not None:
                     led.record_audio(job, job.audio_path, found[0], found[1])
-        return build_frame(led, measure=measure, executor=executor)
+        return build_frame(led, measure=measure, executor=executor, cache=cache)
 
 
 def results(ledger: Ledger | str | os.PathLike[str] | Iterable[Job] | None = None,

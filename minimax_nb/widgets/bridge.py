@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+import math
 import os
 import threading
 import time
@@ -170,11 +171,13 @@ class Bridge:
         self._finished: list[Run] = []
         self._inbox: list[Callable[[], None]] = []
         self._futures: set[Future[Any]] = set()
+        self._lanes: dict[str, ThreadPoolExecutor] = {}  # call(lane=...): one worker thread each
         #: Active runs one flush interval serves before the interval stretches (see ``tick_interval``).
         self.rows_per_tick = 25
         self.on_error: Callable[[BaseException, str], None] | None = None
         self.errors: list[tuple[str, BaseException]] = []
         self._wake = threading.Event()
+        self._urgent = threading.Event()  # a run finished or a callback was posted: flush soon
         self._closed = False
         self._ticker: threading.Thread | None = None
         self._counter = itertools.count(1)
@@ -200,6 +203,7 @@ class Bridge:
         """
         with self._lock:
             self._inbox.append(fn)
+        self._urgent.set()
         self._wake.set()
 
     @property
@@ -232,9 +236,15 @@ class Bridge:
         return run
 
     def call(self, fn: Callable[[], Any], on_done: Callable[[Any], None],
-             on_error: Callable[[BaseException], None]) -> Future[Any]:
-        """Run ``fn()`` in the pool; ``on_done(result)`` or ``on_error(exc)`` then runs on the ticker at
-        the next flush (never in the pool thread), so it may write widget traits."""
+             on_error: Callable[[BaseException], None], *, lane: str = "panel") -> Future[Any]:
+        """Run ``fn()`` in a worker; ``on_done(result)`` or ``on_error(exc)`` then runs on the ticker at
+        the next flush (never in the worker), so it may write widget traits.
+
+        ``lane`` names a worker thread of its own (one per name, made on first use), apart from the
+        generations' pool: panel work never waits behind running generations (with 8 workers and 20
+        variants it would wait for 12 songs), calls of one lane run in the order given, and a slow lane
+        ("measure") never holds up a quick one ("panel").
+        """
 
         def job() -> None:
             try:
@@ -245,7 +255,12 @@ class Bridge:
                 return
             self.post(lambda: on_done(result))
 
-        return self._track(self._pool.submit(job))
+        with self._lock:
+            pool = self._lanes.get(lane)
+            if pool is None:
+                pool = self._lanes[lane] = ThreadPoolExecutor(max_workers=1,
+                                                              thread_name_prefix=f"minimax-nb-{lane}")
+        return self._track(pool.submit(job))
 
     def stop_watching(self, run_id: str) -> None:
         """Stop feeding this run to the panels (the generation itself goes on, and lands in the ledger)."""
@@ -269,10 +284,14 @@ class Bridge:
             self._dirty.add(run_id)
         self._wake.set()
 
-    def flush(self) -> int:
+    def flush(self, *, rows: bool = True) -> int:
         """Run the queued callbacks (``call``/``post``), hand every changed (or still running) watched run
         to the listeners once, then the newly finished runs to the batch listeners; returns how many runs
-        were handed out."""
+        were handed out.
+
+        ``rows=False`` (the ticker's quick flush, between two full ones) hands out only the runs that
+        finished, with the callbacks: a finished song reaches the table without waiting for the next
+        refresh of every running row (which stretches with their number, ``tick_interval``)."""
         with self._flush_lock, self.ui_lock:
             with self._lock:
                 inbox, self._inbox = self._inbox, []
@@ -282,9 +301,13 @@ class Bridge:
                 except Exception as e:
                     self._report(e, "updating the panels")
             with self._lock:
-                dirty, self._dirty = self._dirty, set()
-                todo = [r for r in self._runs.values()
-                        if r.id in dirty or (r.watching and not r.done)]
+                if rows:
+                    dirty, self._dirty = self._dirty, set()
+                    todo = [r for r in self._runs.values()
+                            if r.id in dirty or (r.watching and not r.done)]
+                else:  # only the finished ones; the other changes wait for the next full flush
+                    todo = [self._runs[i] for i in self._dirty if i in self._runs and self._runs[i].done]
+                    self._dirty.difference_update(r.id for r in todo)
                 # a run leaves the ticker once its last state (and its unwatching) was delivered
                 todo = [r for r in todo if self._notified.get(r.id) != r.version or not r.done]
                 for r in todo:
@@ -325,7 +348,12 @@ class Bridge:
         """Stop the ticker, let running work finish in the background, close the clients."""
         self._closed = True
         self._wake.set()
+        self._urgent.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            lanes, self._lanes = list(self._lanes.values()), {}
+        for lane in lanes:
+            lane.shutdown(wait=False, cancel_futures=True)
         with self._client_lock:
             clients, self._clients = list(self._clients.values()), {}
         for c in clients:
@@ -393,6 +421,7 @@ class Bridge:
             self._dirty.add(run.id)
             if run.done and not was_done:
                 self._finished.append(run)
+                self._urgent.set()
 
     def _work(self, run: Run, kwargs: dict[str, Any], slot: threading.Semaphore | None) -> None:
         try:
@@ -426,12 +455,23 @@ class Bridge:
         return not self._closed
 
     def _tick_loop(self) -> None:
+        last_full = -math.inf
         while self._running():
             self._wake.wait()
             if not self._running():
                 break
-            self.flush()
-            time.sleep(self.tick_interval())
+            now = time.monotonic()
+            full = now - last_full >= self.tick_interval() - 1e-3
+            self._urgent.clear()
+            self.flush(rows=full)
+            if full:
+                last_full = now
+            # at most one flush per ``interval``; between two full flushes (``tick_interval`` apart), a
+            # quick one as soon as a run finishes or a callback is posted
+            time.sleep(self._interval)
+            remaining = last_full + self.tick_interval() - time.monotonic()
+            if remaining > 0:
+                self._urgent.wait(remaining)
             with self._lock:
                 busy = (bool(self._dirty or self._inbox)  # a posted callback (call/post) still to run
                         or any(r.watching and not r.done for r in self._runs.values()))

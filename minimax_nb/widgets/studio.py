@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -14,6 +15,7 @@ from minimax_nb.client.core import budget_refusal
 from minimax_nb.errors import AuthenticationError, redact
 from minimax_nb.models import Job, JobStatus
 from minimax_nb.providers.base import errors_only
+from minimax_nb.results.frame import MeasurePool
 from minimax_nb.widgets import _html
 from minimax_nb.widgets._catalog import LOCAL, Catalog, CatalogLike
 from minimax_nb.widgets.bridge import Bridge, ClientFactory, Run
@@ -96,9 +98,19 @@ class Studio(w.VBox):  # type: ignore[misc]
         self.monitor = JobMonitor(on_stop=self.bridge.stop_watching, on_watch=self.bridge.watch,
                                   post=self.bridge.post)
         ledger = self.client_kwargs.get("ledger")
+        measured: Callable[[Sequence[Job]], pd.DataFrame] | None = None
+        #: Decodes finished songs for the measured columns: worker processes started on first use, at a
+        #: lower priority, so decoding never holds the kernel; shut down by ``close``.
+        self.measure_pool: MeasurePool | None = None
         if frame is None:
-            frame = jobs_frame if ledger is False or ledger == "off" else ledger_frame(ledger)
-        self.table = ResultsTable(frame=frame)
+            # two steps: a finished job's row is shown at once (nothing decoded), then its measured
+            # columns (length, LUFS, BPM) fill in when the pool has decoded the file
+            self.measure_pool = MeasurePool()
+            frame = jobs_frame
+            measured = (functools.partial(jobs_frame, measure=True, executor=self.measure_pool)
+                        if ledger is False or ledger == "off"
+                        else ledger_frame(ledger, executor=self.measure_pool))
+        self.table = ResultsTable(frame=frame, measured=measured)
         self.history_button = w.Button(
             description="earlier jobs", icon="history", layout=w.Layout(width="auto"),
             tooltip="add the finished jobs of earlier sessions from the ledger")
@@ -180,8 +192,10 @@ class Studio(w.VBox):  # type: ignore[misc]
             self.composer.show_error(e, "validating the request")
 
     def close(self) -> None:
-        """Close the widgets and the bridge (its clients)."""
+        """Close the widgets, the bridge (its clients) and the measuring processes."""
         self.bridge.close()
+        if self.measure_pool is not None:
+            self.measure_pool.shutdown(wait=False, cancel_futures=True)
         super().close()
 
     def __repr__(self) -> str:
@@ -290,6 +304,7 @@ class Studio(w.VBox):  # type: ignore[misc]
             new = [j for j in new if j.local_id not in self.table.jobs]
             if new and rows is not None:
                 self.table.merge(new, rows[rows["key"].isin([j.local_id for j in new])])
+                self._measure(new)
             self.history_button.disabled = False
             self.history_button.description = f"earlier jobs (+{len(new)})"
 
@@ -366,7 +381,23 @@ class Studio(w.VBox):  # type: ignore[misc]
         def failed(e: BaseException) -> None:
             self.table.errors.value = _html.error_box(e, "building the results rows")
 
-        self.bridge.call(lambda: self.table.prepare(jobs), merged, failed)
+        self.bridge.call(lambda: self.table.prepare(jobs), merged, failed)  # quick: nothing decoded
+        self._measure(jobs)
+
+    def _measure(self, jobs: Sequence[Job]) -> None:
+        """Fill in the measured columns of ``jobs``' rows once their files are decoded (a lane of its own,
+        so a batch being decoded never delays the next batch's quick rows)."""
+        if not any(j.audio_path for j in jobs):
+            return
+
+        def measured(rows: pd.DataFrame | None) -> None:
+            if rows is not None:
+                self.table.update_rows(rows)
+
+        def failed(e: BaseException) -> None:
+            self.table.errors.value = _html.error_box(e, "measuring the songs")
+
+        self.bridge.call(lambda: self.table.prepare_measured(jobs), measured, failed, lane="measure")
 
 
 def studio(provider: str | None = None, **client_kwargs: Any) -> Studio:

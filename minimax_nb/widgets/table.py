@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -33,41 +34,49 @@ CHART_METRICS = ("latency_s", "generation_s", "measured_duration_s", "reported_d
 KEY = "key"
 
 
-def jobs_frame(jobs: Sequence[Job], *, measure: bool = False) -> pd.DataFrame:
+def jobs_frame(jobs: Sequence[Job], *, measure: bool = False,
+               executor: Executor | None = None) -> pd.DataFrame:
     """The results frame of ``jobs`` themselves (``minimax_nb.results.jobs_frame``: no ledger needed),
-    plus a ``key`` column (the job's ``local_id``). For a session with the ledger off, and for the jobs
-    the ledger lacks.
+    plus a ``key`` column (the job's ``local_id``). For a session with the ledger off, and for the
+    quick first version of a row (nothing decoded). ``executor``: where files are decoded when
+    ``measure``.
     """
     from minimax_nb.results import jobs_frame as results_jobs_frame
 
-    df = results_jobs_frame(jobs, measure=measure)
+    df = results_jobs_frame(jobs, measure=measure, executor=executor)
     df.insert(0, KEY, df["local_id"].astype(str))
     return df
 
 
-def ledger_frame(ledger: Any = None, *, measure: bool = True) -> Callable[[Sequence[Job]], pd.DataFrame]:
-    """``frame(jobs)``: the rows of ``jobs`` in ``minimax_nb.results.results(ledger, measure=...)`` (with
-    the measured audio facts), plus a ``key`` column; jobs the ledger lacks (ledger off) come from
-    ``jobs_frame``.
+def ledger_frame(ledger: Any = None, *, measure: bool = True,
+                 executor: Executor | None = None) -> Callable[[Sequence[Job]], pd.DataFrame]:
+    """``frame(jobs)``: the rows of ``jobs`` with the columns of ``minimax_nb.results.results()``, plus a
+    ``key`` column. Only these jobs are read and measured (never the whole ledger: a table that adds
+    one song must not decode a library), and their measurements go to ``ledger``'s facts cache, so a
+    later ``results(ledger)`` finds them. ``ledger``: a ``Ledger``, a path, or ``None`` (the default
+    ledger). ``executor``: where new files are decoded (see ``results()``; the studio passes a process
+    pool, so decoding never holds the kernel).
     """
 
     def frame(jobs: Sequence[Job]) -> pd.DataFrame:
-        import pandas as pd
+        from minimax_nb.results import jobs_frame as results_jobs_frame
+        from minimax_nb.results.audio_facts import FactsCache
+        from minimax_nb.results.frame import open_ledger
 
-        from minimax_nb.results import results
-
-        keys = [j.local_id for j in jobs]
-        if not keys:
+        if not measure or not jobs:
             return jobs_frame(jobs)
-        df = results(ledger, measure=measure)
-        df = df[df["local_id"].isin(keys)].copy()
-        df[KEY] = df["local_id"].astype(str)
-        missing = [j for j in jobs if j.local_id not in set(df[KEY])]
-        if missing:
-            extra = jobs_frame(missing, measure=measure)
-            df = pd.concat([df, extra], ignore_index=True) if len(df) else extra
-        order = {k: i for i, k in enumerate(keys)}  # the order the jobs were added
-        return df.sort_values(KEY, key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+        led, owned = open_ledger(ledger)
+        try:
+            cache = FactsCache.for_ledger(led)
+        finally:
+            if owned:
+                led.close()
+        try:
+            df = results_jobs_frame(list(jobs), measure=True, executor=executor, cache=cache)
+        finally:
+            cache.close()
+        df.insert(0, KEY, df["local_id"].astype(str))
+        return df
 
     return frame
 
@@ -83,8 +92,10 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
             default ``ledger_frame()``: ``minimax_nb.results.results()`` of the default ledger.
     """
 
-    def __init__(self, *, frame: Callable[[Sequence[Job]], pd.DataFrame] | None = None) -> None:
+    def __init__(self, *, frame: Callable[[Sequence[Job]], pd.DataFrame] | None = None,
+                 measured: Callable[[Sequence[Job]], pd.DataFrame] | None = None) -> None:
         self._frame_fn = frame or ledger_frame()
+        self._measured_fn = measured
         self._lock = threading.RLock()
         #: Held by the event handlers; the studio shares its bridge's ``ui_lock`` (see ``Bridge``).
         self.ui_lock: AbstractContextManager[Any] = threading.RLock()
@@ -140,26 +151,63 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         the studio runs it in a worker thread, then hands the result to ``merge`` on the ticker."""
         return self._frame_fn(list(jobs))
 
+    def prepare_measured(self, jobs: Sequence[Job]) -> pd.DataFrame | None:
+        """The rows of ``jobs`` with their audio measured (``measured`` given at construction), or
+        ``None``. Slow (decodes files): the studio runs it on a lane of its own after ``prepare``'s quick
+        rows are shown, then hands the rows to ``update_rows``."""
+        return None if self._measured_fn is None else self._measured_fn(list(jobs))
+
     def merge(self, jobs: Sequence[Job], rows: pd.DataFrame,
               variants: Mapping[str, int] | None = None) -> None:
-        """Add ``jobs`` with their ready-made frame ``rows`` (from ``prepare``): the rows already shown are
-        kept as they are, only the new ones join (one re-render for the whole batch)."""
-        import pandas as pd
-
+        """Add ``jobs`` with their ready-made frame ``rows`` (from ``prepare``): the rows already shown keep
+        their place (a row given again is replaced where it stands), new ones join at the end (one
+        re-render for the whole batch)."""
         try:
             with self._lock:
                 for j in jobs:
                     self.jobs[j.local_id] = j
                 self.variants.update(variants or {})
-                new_keys = set(rows[KEY].astype(str)) if len(rows) else set()
-                if self.df is None or not len(self.df):
-                    df = rows.reset_index(drop=True)
-                else:
-                    old = self.df[~self.df[KEY].astype(str).isin(new_keys)]
-                    df = pd.concat([old, rows], ignore_index=True) if len(rows) else old
-                self._set_frame(df)
+                self._set_frame(self._merged(rows, add=True))
         except Exception as e:
             self.errors.value = _html.error_box(e, "adding results")
+
+    def update_rows(self, rows: pd.DataFrame) -> int:
+        """Replace the shown rows that ``rows`` has a newer version of (the measured columns filled in),
+        in place; rows of jobs not shown are ignored. One re-render; returns how many were replaced."""
+        try:
+            with self._lock:
+                if self.df is None or not len(rows):
+                    return 0
+                shown = set(self.df[KEY].astype(str))
+                rows = rows[rows[KEY].astype(str).isin(shown)]
+                if not len(rows):
+                    return 0
+                self._set_frame(self._merged(rows, add=False))
+                return len(rows)
+        except Exception as e:
+            self.errors.value = _html.error_box(e, "updating results")
+            return 0
+
+    def _merged(self, rows: pd.DataFrame, *, add: bool) -> pd.DataFrame:
+        import pandas as pd
+
+        if self.df is None or not len(self.df):
+            return rows.reset_index(drop=True)
+        if not len(rows):
+            return self.df
+        old_keys = [str(k) for k in self.df[KEY]]
+        new_keys = [str(k) for k in rows[KEY]]
+        order = {k: i for i, k in enumerate(old_keys)}
+        for k in new_keys:
+            if add:
+                order.setdefault(k, len(order))
+        kept = self.df[~self.df[KEY].astype(str).isin(set(new_keys))]
+        from minimax_nb.results import apply_dtypes
+
+        df = apply_dtypes(pd.concat([kept, rows], ignore_index=True), only_mismatched=True)
+        df = df[df[KEY].astype(str).isin(order.keys())]
+        return df.sort_values(KEY, key=lambda col: col.astype(str).map(order), kind="stable").reset_index(
+            drop=True)
 
     def set_jobs(self, jobs: Sequence[Job]) -> None:
         """Show exactly ``jobs``."""

@@ -236,3 +236,55 @@ def test_flush_interval_stretches_with_many_active_runs(make_factory) -> None:  
         assert bridge.tick_interval() == 0.25
     finally:
         bridge.close()
+
+
+class _GatedClient:
+    """A client whose songs finish one by one, when the test opens their gate."""
+
+    def __init__(self, gates: dict[str, threading.Event]) -> None:
+        self.gates = gates
+
+    def generate(self, request: MusicRequest, download: bool = True, on_update=None,  # type: ignore[no-untyped-def]
+                 progress: bool = False):
+        from minimax_nb.models import Job
+
+        job = Job(provider="local", request=request, id=request.lyrics, status=JobStatus.RUNNING)
+        if on_update is not None:
+            on_update(job)
+        assert self.gates[request.lyrics].wait(10)
+        return job.evolve(status=JobStatus.COMPLETED)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_quick_flush_hands_out_only_the_finished_runs() -> None:
+    """Issue 12: between two full flushes (which stretch to seconds with many running rows) the ticker
+    flushes ``rows=False`` as soon as a run finishes: the finished run reaches the row listener and the
+    batch listener; the running rows' changes wait, still pending, for the next full flush."""
+    gates = {f"s{i}": threading.Event() for i in range(4)}
+    bridge = Bridge(lambda provider, **kw: _GatedClient(gates), ticker=False, max_workers=4)
+    heard: list[str] = []
+    batches: list[list[str]] = []
+    bridge.add_listener(lambda r: heard.append(r.request.lyrics))
+    bridge.add_batch_listener(lambda runs: batches.append([r.request.lyrics for r in runs]))
+    try:
+        runs = [bridge.launch("local", MusicRequest(lyrics=name)) for name in gates]
+        deadline = threading.Event()
+        while not all(r.state is JobStatus.RUNNING for r in runs) and not deadline.wait(0.01):
+            pass
+        assert bridge.flush(rows=False) == 0 and heard == [] and batches == []  # nothing finished yet
+        gates["s2"].set()
+        while not runs[2].done and not deadline.wait(0.01):
+            pass
+        assert bridge.flush(rows=False) == 1
+        assert heard == ["s2"] and batches == [["s2"]]
+        assert bridge.flush(rows=False) == 0  # handed out once
+        heard.clear()
+        assert bridge.flush() == 3 and sorted(heard) == ["s0", "s1", "s3"]  # the full flush: the others
+        for g in gates.values():
+            g.set()
+        assert bridge.wait_idle(10)
+        assert sorted(x for b in batches for x in b) == ["s0", "s1", "s2", "s3"]  # each finished once
+    finally:
+        bridge.close()
