@@ -353,15 +353,19 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         self._order = keys
         selected = self.select.value
         labels = []
-        records: list[dict[Any, Any]] = df.to_dict("records")
+        n = len(df)
+
+        def column(name: str) -> list[Any]:  # plain values, one column at a time (no per-row Series)
+            return df[name].tolist() if name in df.columns else [None] * n
+
         numbered = "variant" in df.columns and bool((df["variant"].fillna(1).astype(float) > 1).any())
-        for i, (key, d) in enumerate(zip(keys, records, strict=True)):
-            title = d.get("title")
+        for i, (key, title, v, provider, status) in enumerate(zip(
+                keys, column("title"), column("variant"), column("provider"), column("status"), strict=True)):
             title = "untitled" if _isna(title) or not title else title
-            v = d.get("variant")
             if numbered and not _isna(v) and v is not None:
                 title = f"{title} (v{int(v)})"
-            labels.append((f"{i + 1}. {title} — {d.get('provider', '')} — {d.get('status', '')}", key))
+            labels.append((f"{i + 1}. {title} — {'' if _isna(provider) else provider} — "
+                           f"{'' if _isna(status) else status}", key))
         self._quiet = True  # re-listing the rows is not the user picking one
         try:
             with self.select.hold_sync():  # options and value in one message: the page never sees a gap
@@ -379,9 +383,12 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
             self.chart.value = ""
             return
         items = []
-        for i, (_, row) in enumerate(df.iterrows()):
-            v = row[metric]
-            label = f"{i + 1}. {row.get('title') or 'untitled'} ({row.get('provider', '')})"
+        n = len(df)
+        titles = df["title"].tolist() if "title" in df.columns else [None] * n
+        providers = df["provider"].tolist() if "provider" in df.columns else [""] * n
+        for i, (title, provider, v) in enumerate(zip(titles, providers, df[metric].tolist(), strict=True)):
+            title = "untitled" if _isna(title) or not title else title
+            label = f"{i + 1}. {title} ({'' if _isna(provider) else provider})"
             items.append((label, None if _isna(v) else float(v)))
         unit = " s" if metric.endswith("_s") else (" LUFS" if "lufs" in metric else "")
         self.chart.value = _html.bars(items, unit=unit, title=f"compare: {LABELS.get(metric, metric)}")
