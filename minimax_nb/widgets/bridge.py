@@ -1,12 +1,16 @@
 """The one place that runs client work in the background and feeds the panels.
 
-Why worker threads: the kernel must never block, and on ipykernel 7 asyncio tasks scheduled from a
-widget callback may only run when the next cell executes (ipykernel #1510, ipywidgets #4012). Plain
-threads run whatever the kernel does; the browser tests prove that the monitor moves while no cell runs.
+Why a thread of our own: the kernel must never block, and on ipykernel 7 asyncio tasks scheduled from a
+widget callback on the kernel's loop may only run when the next cell executes (ipykernel #1510,
+ipywidgets #4012). A loop (or threads) of our own runs whatever the kernel does; the browser tests
+prove that the monitor moves while no cell runs.
 
-- Each generation (``Run``) runs in a thread pool with the plain sync ``MusicClient.generate`` (its
-  ``on_update`` records every new job state): the same submit/refusal-retry/wait/download path as a
-  script, so a busy useapi account, post-moderation and hex audio behave the same in the studio.
+- By default every generation (``Run``) is a task on **one event loop in one background thread**,
+  driven by ``AsyncMusicClient.generate`` (its ``on_update`` records every new job state): the same
+  submit/refusal-retry/wait/download flow as a script, so a busy useapi account, post-moderation and hex
+  audio behave the same in the studio. One thread, not one per song: 200 songs in 200 threads made
+  the kernel's own threads queue for the GIL (a trivial cell's p95 round trip doubled, bench_kernel).
+  A ``client_factory`` of sync clients (``MusicClient``-like) runs them in a thread pool instead.
 - Updates are *coalesced*: a worker only stores the latest state and marks the run dirty. One ticker
   thread calls ``flush()`` every ``interval`` seconds (default 0.25 s), which hands each changed or
   still-running run to the listeners (the panels) once, then the batch of runs that finished since the
@@ -24,6 +28,7 @@ threads run whatever the kernel does; the browser tests prove that the monitor m
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import itertools
@@ -42,7 +47,8 @@ __all__ = ["Bridge", "ClientLike", "Run"]
 
 
 class ClientLike(Protocol):
-    """The part of ``minimax_nb.MusicClient`` the bridge drives."""
+    """The part of ``minimax_nb.MusicClient`` the bridge drives (``AsyncMusicClient``: the same methods,
+    awaited, when the factory is marked ``is_async``)."""
 
     def generate(self, request: MusicRequest, download: bool = True,
                  on_update: Callable[[Job], None] | None = None, progress: bool = True) -> Job: ...
@@ -58,6 +64,16 @@ def default_client_factory(provider: str, **kwargs: Any) -> ClientLike:
 
     client: ClientLike = MusicClient(provider, **kwargs)
     return client
+
+
+def default_async_client_factory(provider: str, **kwargs: Any) -> Any:
+    """``AsyncMusicClient(provider, **kwargs)``: the bridge's default, driven on its event loop."""
+    from minimax_nb.client.async_ import AsyncMusicClient
+
+    return AsyncMusicClient(provider, **kwargs)
+
+
+default_async_client_factory.is_async = True  # type: ignore[attr-defined]
 
 
 @dataclasses.dataclass(eq=False)
@@ -140,7 +156,9 @@ class Bridge:
     """Runs generations in worker threads and feeds coalesced updates to listeners.
 
     Args:
-        client_factory: ``factory(provider, **kwargs) -> client``; default ``MusicClient``.
+        client_factory: ``factory(provider, **kwargs) -> client``; default ``AsyncMusicClient`` on the
+            bridge's event loop thread. A factory with a true ``is_async`` attribute makes async clients
+            too; any other makes sync clients, run in a thread pool.
         max_workers: generations running at once (waiting ones show as ``submitting``).
         interval: seconds between flushes (the most often a listener hears about one run).
         clock: monotonic clock (tests pass a fake).
@@ -150,8 +168,16 @@ class Bridge:
     def __init__(self, client_factory: ClientFactory | None = None, *, max_workers: int = 8,
                  interval: float = 0.25, clock: Callable[[], float] = time.monotonic,
                  ticker: bool = True) -> None:
-        self._factory: ClientFactory = client_factory or default_client_factory
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="minimax-nb")
+        self._factory: ClientFactory = client_factory or default_async_client_factory
+        #: Whether generations are tasks on one event loop (async clients) or jobs of a thread pool.
+        self.is_async = bool(getattr(self._factory, "is_async", False))
+        self._max_workers = max_workers
+        self._pool = ThreadPoolExecutor(max_workers=1 if self.is_async else max_workers,
+                                        thread_name_prefix="minimax-nb")
+        self._loop: asyncio.AbstractEventLoop | None = None  # made on the first async launch
+        self._loop_thread: threading.Thread | None = None
+        self._gate: asyncio.Semaphore | None = None  # max_workers, on the loop
+        self._async_slots: dict[tuple[str, str | None], asyncio.Semaphore] = {}
         self._interval = interval
         self._clock = clock
         self._lock = threading.RLock()
@@ -168,6 +194,7 @@ class Bridge:
         self._notified: dict[str, int] = {}
         self._listeners: list[Listener] = []
         self._batch_listeners: list[BatchListener] = []
+        self._rows_listeners: list[BatchListener] = []
         self._finished: list[Run] = []
         self._inbox: list[Callable[[], None]] = []
         self._futures: set[Future[Any]] = set()
@@ -189,6 +216,12 @@ class Bridge:
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener(run)`` (from the ticker thread) when a run changed or is still running."""
         self._listeners.append(listener)
+
+    def add_rows_listener(self, listener: BatchListener) -> None:
+        """Call ``listener(runs)`` (from the ticker thread) once per flush with every run that
+        ``add_listener``'s listeners get one by one in that flush (never with an empty list): for a
+        panel that writes a whole flush at once."""
+        self._rows_listeners.append(listener)
 
     def add_batch_listener(self, listener: BatchListener) -> None:
         """Call ``listener(runs)`` (from the ticker thread) once per flush with the runs that finished
@@ -230,8 +263,13 @@ class Bridge:
             kwargs["account"] = account
         if api_key:
             kwargs["api_key"] = api_key
-        slot = self._slot(provider, account, per_account_limit)
-        self._track(self._pool.submit(self._work, run, kwargs, slot))
+        if self.is_async:
+            loop = self._event_loop()
+            self._track(asyncio.run_coroutine_threadsafe(
+                self._awork(run, kwargs, (provider, account), per_account_limit), loop))
+        else:
+            slot = self._slot(provider, account, per_account_limit)
+            self._track(self._pool.submit(self._work, run, kwargs, slot))
         self._wake.set()
         return run
 
@@ -261,6 +299,16 @@ class Bridge:
                 pool = self._lanes[lane] = ThreadPoolExecutor(max_workers=1,
                                                               thread_name_prefix=f"minimax-nb-{lane}")
         return self._track(pool.submit(job))
+
+    def client_call(self, provider: str, client_kwargs: Mapping[str, Any], method: str, *args: Any) -> Any:
+        """``client.method(*args)`` on the cached client for ``provider`` and ``client_kwargs`` (the one
+        generations use), awaited on the bridge's loop when clients are async. Blocks: call it inside a
+        ``call(fn, ...)`` worker, never on the ticker or the kernel's thread."""
+        client = self._client(provider, dict(client_kwargs))
+        result = getattr(client, method)(*args)
+        if asyncio.iscoroutine(result):
+            return asyncio.run_coroutine_threadsafe(result, self._event_loop()).result()
+        return result
 
     def stop_watching(self, run_id: str) -> None:
         """Stop feeding this run to the panels (the generation itself goes on, and lands in the ledger)."""
@@ -313,6 +361,12 @@ class Bridge:
                 for r in todo:
                     self._notified[r.id] = r.version
                 finished, self._finished = self._finished, []
+            if todo:
+                for rows_listener in list(self._rows_listeners):
+                    try:
+                        rows_listener(todo)
+                    except Exception as e:
+                        self._report(e, f"updating the panels for {len(todo)} run(s)")
             for run in todo:
                 for listener in list(self._listeners):
                     try:
@@ -356,6 +410,12 @@ class Bridge:
             lane.shutdown(wait=False, cancel_futures=True)
         with self._client_lock:
             clients, self._clients = list(self._clients.values()), {}
+        loop = self._loop
+        if loop is not None:
+            # generations already running go on to their end (and their ledger rows); then the clients
+            # close and the loop stops, in the loop's own thread
+            asyncio.run_coroutine_threadsafe(self._wind_down(clients), loop)
+            return
         for c in clients:
             try:
                 c.close()
@@ -423,6 +483,76 @@ class Bridge:
                 self._finished.append(run)
                 self._urgent.set()
 
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                self._gate = asyncio.Semaphore(self._max_workers)
+                thread = threading.Thread(target=self._run_loop, args=(loop,), name="minimax-nb-loop",
+                                          daemon=True)
+                thread.start()
+                self._loop, self._loop_thread = loop, thread
+            return self._loop
+
+    @staticmethod
+    def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    async def _awork(self, run: Run, kwargs: dict[str, Any], account_key: tuple[str, str | None],
+                     limit: int | None) -> None:
+        """``_work`` as a task on the bridge's loop (async clients)."""
+        slot = None
+        if limit:
+            slot = self._async_slots.get(account_key)
+            if slot is None:
+                slot = self._async_slots[account_key] = asyncio.Semaphore(limit)
+        gate = self._gate
+        assert gate is not None
+        try:
+            async with gate:
+                if slot is not None:
+                    await slot.acquire()
+                try:
+                    # made in a worker thread: the first local client starts the emulator's process
+                    client: Any = await asyncio.to_thread(self._client, run.provider, kwargs)
+                    job = await client.generate(run.request, on_update=lambda j: self._update(run, j),
+                                                progress=False)
+                finally:
+                    if slot is not None:
+                        slot.release()
+            self._update(run, job, error=job.error, finished=self._clock())
+        except BaseException as e:
+            self._failed(run, e)
+            if not isinstance(e, Exception):
+                raise
+        finally:
+            self._wake.set()
+
+    async def _wind_down(self, clients: list[Any]) -> None:
+        current = asyncio.current_task()
+        others = [t for t in asyncio.all_tasks() if t is not current]
+        if others:
+            await asyncio.gather(*others, return_exceptions=True)
+        for c in clients:
+            try:
+                closing = c.close()
+                if asyncio.iscoroutine(closing):
+                    await closing
+            except Exception as e:
+                self._report(e, "closing a client")
+        asyncio.get_running_loop().stop()
+
+    def _failed(self, run: Run, e: BaseException) -> None:
+        # the client raised instead of returning a job: an open state it reported (AMBIGUOUS: the create
+        # may have been taken) stays as it is, never written off; otherwise FAILED
+        state = run.state if run.job is not None and run.state.is_open else JobStatus.FAILED
+        self._update(run, None, state=state, refused=run.job is None, error=f"{type(e).__name__}: {e}",
+                     exception=e, finished=self._clock())
+
     def _work(self, run: Run, kwargs: dict[str, Any], slot: threading.Semaphore | None) -> None:
         try:
             if slot is not None:
@@ -436,11 +566,7 @@ class Bridge:
                     slot.release()
             self._update(run, job, error=job.error, finished=self._clock())
         except BaseException as e:
-            # the client raised instead of returning a job: an open state it reported (AMBIGUOUS: the
-            # create may have been taken) stays as it is, never written off; otherwise FAILED
-            state = run.state if run.job is not None and run.state.is_open else JobStatus.FAILED
-            self._update(run, None, state=state, refused=run.job is None, error=f"{type(e).__name__}: {e}",
-                         exception=e, finished=self._clock())
+            self._failed(run, e)
         finally:
             self._wake.set()
 

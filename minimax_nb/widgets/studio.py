@@ -130,7 +130,7 @@ class Studio(w.VBox):  # type: ignore[misc]
         self.launcher.on_change(self._on_target)
         self.launcher.on_generate(self._guard(self._launch, "starting the generation"))
         self.table.on_select(self.player.show)
-        self.bridge.add_listener(self._on_run)
+        self.bridge.add_rows_listener(self._on_runs)
         self.bridge.add_batch_listener(self._on_finished)
         header = w.HTML("<div style='font-size:18px;font-weight:700'>minimax_nb studio</div>"
                         f"<div style='color:{_html.MUTED};font-size:12px'>write, generate, watch, compare, "
@@ -257,8 +257,7 @@ class Studio(w.VBox):  # type: ignore[misc]
             kwargs["api_key"] = key
 
         def fetch() -> Any:
-            client = self.bridge._client(provider, kwargs)
-            return client.styles()  # type: ignore[attr-defined]
+            return self.bridge.client_call(provider, kwargs, "styles")
 
         def failed(e: BaseException) -> None:
             self._styles_requested.discard(token)
@@ -346,9 +345,9 @@ class Studio(w.VBox):  # type: ignore[misc]
                                        f"generation{plural} on {_html.esc(s.provider)}</span>")
         return runs
 
-    def _on_run(self, run: Run) -> None:
-        """Bridge listener (ticker thread): update the monitor row of ``run``."""
-        self.monitor.update(run)
+    def _on_runs(self, runs: list[Run]) -> None:
+        """Bridge rows listener (ticker thread, once per flush): update the monitor rows of ``runs``."""
+        self.monitor.update_many(runs)
 
     def _on_finished(self, runs: list[Run]) -> None:
         """Bridge batch listener (ticker thread, once per flush): the key status learns the answers; the

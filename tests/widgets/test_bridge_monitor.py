@@ -288,3 +288,25 @@ def test_a_quick_flush_hands_out_only_the_finished_runs() -> None:
         assert sorted(x for b in batches for x in b) == ["s0", "s1", "s2", "s3"]  # each finished once
     finally:
         bridge.close()
+
+
+def test_a_flush_of_new_rows_sends_the_row_list_once(comms, make_factory) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: 200 rows at once must not send 200 ever-longer ``children`` lists; and a row's classes
+    and first values travel in its opening messages, not in updates after it."""
+    bridge = Bridge(make_factory(updates=1), ticker=False, max_workers=4)
+    mon = JobMonitor(post=bridge.post)
+    bridge.add_rows_listener(mon.update_many)
+    changes: list[int] = []
+    mon.body.observe(lambda ch: changes.append(len(ch["new"])), names="children")
+    try:
+        for i in range(30):
+            bridge.launch("local", MusicRequest(lyrics=f"song {i}", title=f"T{i}"))
+        bridge.flush()
+        assert changes == [30] and len(mon.rows) == 30
+        row = next(iter(mon.rows.values()))
+        assert "mnb-monitor-row" in row._dom_classes and "mnb-stop" in row.stop._dom_classes
+        assert "T" in row.title.value and "mnb-row-elapsed" in row.info.value
+        assert bridge.wait_idle(10)
+        assert changes == [30] and "completed" in row.status.value  # updates in place, no new list
+    finally:
+        bridge.close()

@@ -188,10 +188,10 @@ def test_studio_shows_client_failures_in_the_monitor(comms, catalog, make_factor
 
 
 def test_studio_listener_errors_show_in_the_studio(studio, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    def broken(run) -> None:  # type: ignore[no-untyped-def]
+    def broken(runs) -> None:  # type: ignore[no-untyped-def]
         raise RuntimeError("monitor <exploded>")
 
-    monkeypatch.setattr(studio.monitor, "update", broken)
+    monkeypatch.setattr(studio.monitor, "update_many", broken)  # the studio updates a flush at once
     studio.generate()
     assert studio.bridge.wait_idle(10)
     assert "RuntimeError" in studio.errors.value and "monitor &lt;exploded&gt;" in studio.errors.value
