@@ -8,8 +8,8 @@ execute_reply on the shell channel), draining the iopub messages (the widget upd
 would. First the kernel idle (the baseline), then while a ``Studio(provider="local")`` in that kernel
 watches ``jobs`` generations at once (its ``Bridge`` sized to run them all; the emulator runs in its
 child process) until every finished job is in the results table. It also reports how long after its
-finish (``Run.finished``: the client returned, audio saved) each job joined the table (a spy on
-``ResultsTable.merge``, clock ``time.monotonic`` in the kernel). Bounded: the watch stops after
+finish (``Run.finished``: the client returned, audio saved) each job's row was drawn in the table (a
+spy on ``ResultsTable._render``, clock ``time.monotonic`` in the kernel). Bounded: the watch stops after
 ``limit`` seconds whatever happened (said in the row). Nothing is asserted.
 """
 
@@ -36,13 +36,13 @@ _d = _pl.Path({tmp!r})
 _st = _Studio("local", bridge=_Bridge(max_workers={jobs}), ledger=_d / "ledger.sqlite",
               download_dir=_d / "audio", emulator_speed={speed})
 _merged = {{}}
-_orig_merge = _st.table.merge
-def _spy_merge(jobs, rows, variants=None):
-    _orig_merge(jobs, rows, variants)
+_orig_render = _st.table._render
+def _spy_render(change=None):
+    _orig_render(change)
     _now = _time.monotonic()
-    for _j in jobs:
-        _merged.setdefault(_j.local_id, _now)
-_st.table.merge = _spy_merge
+    for _k in _st.table._order:
+        _merged.setdefault(_k, _now)
+_st.table._render = _spy_render
 """
 
 LAUNCH = "_runs = _st.generate(variants={jobs})"

@@ -111,6 +111,7 @@ class Studio(w.VBox):  # type: ignore[misc]
                         if ledger is False or ledger == "off"
                         else ledger_frame(ledger, executor=self.measure_pool))
         self.table = ResultsTable(frame=frame, measured=measured)
+        self.table.defer = self.bridge.post  # new rows drawn on the ticker, at most once per flush
         self.history_button = w.Button(
             description="earlier jobs", icon="history", layout=w.Layout(width="auto"),
             tooltip="add the finished jobs of earlier sessions from the ledger")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from contextlib import AbstractContextManager
@@ -106,6 +107,16 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         self._order: list[str] = []
         self._quiet = False
         self._callbacks: list[Callable[[Job], None]] = []
+        #: ``defer(fn)`` runs ``fn`` later on the thread that writes the widgets (the studio passes its
+        #: bridge's ``post``). With it, new rows are drawn at most once per flush and, for a big table,
+        #: seldom enough that drawing takes at most ``max_render_share`` of the time (200 rows take
+        #: ~40 ms to draw; drawn after every batch, they held the kernel's GIL). Without it: at once.
+        self.defer: Callable[[Callable[[], None]], None] | None = None
+        self.max_render_share = 0.1
+        self._render_pending = False
+        self._render_posted = False
+        self._next_render_at = 0.0
+        self._want_selected: str | None = None
         self.sort_by = w.Dropdown(options=["(added)"], value="(added)", description="Sort by",
                                   layout=w.Layout(width="240px"))
         self.ascending = w.ToggleButton(value=True, description="↑ ascending", layout=w.Layout(width="120px"))
@@ -250,7 +261,30 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
                 old_m = self.metric.value
                 self.metric.options = metrics
                 self.metric.value = old_m if old_m in metrics else (metrics[0] if metrics else None)
-        self._render()
+        self._request_render()
+
+    def _request_render(self) -> None:
+        if self.defer is None:
+            self._render()
+            return
+        self._render_pending = True
+        if not self._render_posted:
+            self._render_posted = True
+            self.defer(self._render_later)
+
+    def _render_later(self) -> None:
+        self._render_posted = False
+        if not self._render_pending:
+            return
+        if time.monotonic() < self._next_render_at:  # drawn a moment ago: again at a later flush
+            self._render_posted = True
+            assert self.defer is not None
+            self.defer(self._render_later)
+            return
+        with self._lock:
+            t0 = time.perf_counter()
+            self._render()
+            self._next_render_at = time.monotonic() + (time.perf_counter() - t0) / self.max_render_share
 
     def on_select(self, callback: Callable[[Job], None]) -> None:
         """Call ``callback(job)`` when the user picks a row."""
@@ -258,8 +292,12 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
 
     def select_job(self, job: Job) -> None:
         """Select ``job``'s row (as if the user picked it)."""
-        if job.local_id in self.jobs:
-            self.select.value = job.local_id
+        if job.local_id not in self.jobs:
+            return
+        if self._render_pending:  # its row is not drawn yet: picked when it is
+            self._want_selected = job.local_id
+            return
+        self.select.value = job.local_id
 
     def sorted_frame(self) -> pd.DataFrame | None:
         """The frame in display order."""
@@ -349,6 +387,7 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
         df = self.sorted_frame()
         if df is None:
             return
+        self._render_pending = False
         keys = [str(k) for k in df[KEY]]
         self._order = keys
         selected = self.select.value
@@ -373,6 +412,11 @@ class ResultsTable(w.VBox):  # type: ignore[misc]
                 self.select.value = selected if selected in keys else None
         finally:
             self._quiet = False
+        want, self._want_selected = self._want_selected, None
+        if want is not None and want in keys and want != self.select.value:
+            self.select.value = want  # a pick made while the row was not drawn yet (drives the player)
+            self._render_chart()  # _on_select has drawn the table
+            return
         self._render_table(df)
         self._render_chart()
 

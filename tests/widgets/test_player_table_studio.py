@@ -298,3 +298,30 @@ def test_resorting_does_not_reselect(comms, tmp_path) -> None:  # type: ignore[n
     t.sort_by.value = "title"
     t.ascending.value = False
     assert picked == ["t0"] and t.select.value == jobs[0].local_id
+
+
+def test_deferred_drawing_draws_a_flush_of_merges_once(comms, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: with ``defer`` (the studio's bridge.post) merges and measured updates within one flush
+    are drawn once, on the deferred call; a row picked before it is drawn is picked when it is."""
+    t = ResultsTable(frame=jobs_frame)
+    queued: list = []  # type: ignore[type-arg]
+    t.defer = queued.append
+    picked: list[str] = []
+    t.on_select(lambda job: picked.append(job.title or ""))
+    draws: list[int] = []
+    t.table.observe(lambda ch: draws.append(1), names="value")
+    a, b = _job(tmp_path, "first"), _job(tmp_path, "second")
+    t.merge([a], jobs_frame([a]))
+    t.merge([b], jobs_frame([b]))
+    t.select_job(b)
+    assert draws == [] and len(queued) == 1 and t.select.options == ()  # nothing drawn yet, one call queued
+    queued.pop()()
+    assert len(draws) == 1 and [k for _, k in t.select.options] == [a.local_id, b.local_id]
+    assert t.select.value == b.local_id and picked == ["second"]
+    assert "first" in t.table.value and "second" in t.table.value
+    t.update_rows(jobs_frame([a], measure=True))  # the measured columns of a drawn row
+    assert queued  # drawn at a later flush (now, or when the share of drawing time allows)
+    while queued:
+        queued.pop()()
+    assert len(draws) == 2 and "measured_duration_s" in t.df.columns
+    assert float(t.df.loc[t.df["key"] == a.local_id, "measured_duration_s"].iloc[0]) > 0
