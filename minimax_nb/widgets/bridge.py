@@ -146,6 +146,8 @@ BatchListener = Callable[[list[Run]], None]
 
 
 _SALT = os.urandom(16)
+#: The shortest pause between two flushes of the ticker (a quick flush may follow a full one this soon).
+QUICK_GAP = 0.1
 
 
 def _digest(value: Any) -> str:
@@ -592,9 +594,9 @@ class Bridge:
             self.flush(rows=full)
             if full:
                 last_full = now
-            # at most one flush per ``interval``; between two full flushes (``tick_interval`` apart), a
-            # quick one as soon as a run finishes or a callback is posted
-            time.sleep(self._interval)
+            # full flushes ``tick_interval`` apart; between them, a quick one (finished runs, posted
+            # callbacks: a few a second at most) as soon as a run finishes or a callback is posted
+            time.sleep(min(self._interval, QUICK_GAP))
             remaining = last_full + self.tick_interval() - time.monotonic()
             if remaining > 0:
                 self._urgent.wait(remaining)

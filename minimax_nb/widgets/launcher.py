@@ -220,7 +220,7 @@ class Launcher(w.VBox):  # type: ignore[misc]
         """The "Max $" limit, or ``None`` when the field is empty. Raises ``ValidationError`` for text
         that is not a non-negative number, so a typo never reads as "no limit"."""
         text = self.max_usd.value.strip().lstrip("$").strip()
-        if not text:
+        if not text or self.provider.value == LOCAL:  # the offline emulator is free (the field hides)
             return None
         try:
             value = float(text)
@@ -368,6 +368,7 @@ class Launcher(w.VBox):  # type: ignore[misc]
         self.key_status.value = (f'<span class="mnb-key-{state}" style="color:{colour}">'
                                  f"{_html.esc(text)}</span>")
         self.key.layout.display = "none" if provider == LOCAL else ""
+        self.max_usd.layout.display = "none" if provider == LOCAL else ""  # the emulator is free
         self.forget_key.layout.display = "" if provider != LOCAL and self.api_key else "none"
 
     def _refresh_cost(self) -> None:

@@ -301,8 +301,8 @@ def test_resorting_does_not_reselect(comms, tmp_path) -> None:  # type: ignore[n
 
 
 def test_deferred_drawing_draws_a_flush_of_merges_once(comms, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Issue 12: with ``defer`` (the studio's bridge.post) merges and measured updates within one flush
-    are drawn once, on the deferred call; a row picked before it is drawn is picked when it is."""
+    """Issue 12: with ``defer`` (the studio's bridge.post) a table drawn a moment ago draws the next
+    merges once, on a later deferred call; a row picked before it is drawn is picked when it is."""
     t = ResultsTable(frame=jobs_frame)
     queued: list = []  # type: ignore[type-arg]
     t.defer = queued.append
@@ -310,18 +310,24 @@ def test_deferred_drawing_draws_a_flush_of_merges_once(comms, tmp_path) -> None:
     t.on_select(lambda job: picked.append(job.title or ""))
     draws: list[int] = []
     t.table.observe(lambda ch: draws.append(1), names="value")
-    a, b = _job(tmp_path, "first"), _job(tmp_path, "second")
+    a, b, c = _job(tmp_path, "first"), _job(tmp_path, "second"), _job(tmp_path, "third")
     t.merge([a], jobs_frame([a]))
+    assert len(draws) == 1 and queued == []  # not drawn lately: at once
+    t._next_render_at = float("inf")  # as if drawing had just taken long: the next ones wait
     t.merge([b], jobs_frame([b]))
-    t.select_job(b)
-    assert draws == [] and len(queued) == 1 and t.select.options == ()  # nothing drawn yet, one call queued
+    t.merge([c], jobs_frame([c]))
+    t.select_job(c)
+    assert len(draws) == 1 and len(queued) == 1  # two merges, one deferred drawing
+    assert [k for _, k in t.select.options] == [a.local_id]
     queued.pop()()
-    assert len(draws) == 1 and [k for _, k in t.select.options] == [a.local_id, b.local_id]
-    assert t.select.value == b.local_id and picked == ["second"]
-    assert "first" in t.table.value and "second" in t.table.value
+    assert len(draws) == 1 and len(queued) == 1  # still too soon: asks again at the next flush
+    t._next_render_at = 0.0
+    queued.pop()()
+    assert len(draws) == 2 and queued == []
+    assert [k for _, k in t.select.options] == [a.local_id, b.local_id, c.local_id]
+    assert t.select.value == c.local_id and picked == ["third"]
+    assert "second" in t.table.value and "third" in t.table.value
+    t._next_render_at = 0.0
     t.update_rows(jobs_frame([a], measure=True))  # the measured columns of a drawn row
-    assert queued  # drawn at a later flush (now, or when the share of drawing time allows)
-    while queued:
-        queued.pop()()
-    assert len(draws) == 2 and "measured_duration_s" in t.df.columns
+    assert len(draws) == 3 and "measured_duration_s" in t.df.columns
     assert float(t.df.loc[t.df["key"] == a.local_id, "measured_duration_s"].iloc[0]) > 0

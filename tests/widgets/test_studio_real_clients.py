@@ -135,6 +135,10 @@ def test_variants_over_max_usd_send_nothing(comms, offline) -> None:  # type: ig
             assert s.bridge.wait_idle(60)
             assert [r.state for r in s.runs] == ["completed", "completed"], [r.error for r in s.runs]
             assert emu.submissions() == 2
+            s.launcher.max_usd.value = "oops"
+            s.launcher.provider.value = "local"  # free: the limit neither shows nor blocks
+            assert s.launcher.max_usd.layout.display == "none" and s.launcher.settings().max_usd is None
+            assert "non-negative" not in s.launcher.generate.tooltip
         finally:
             s.close()
 
