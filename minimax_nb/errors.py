@@ -35,7 +35,7 @@ import datetime as _dt
 import enum
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -231,6 +231,29 @@ class BudgetExceededError(ValidationError):
         self.estimate_usd = estimate_usd
         self.unknown = unknown
         self.max_usd = max_usd
+
+    @classmethod
+    def for_batch(cls, provider: str, costs: Sequence[float | None],
+                  max_usd: float) -> BudgetExceededError | None:
+        """The refusal for a batch whose songs are estimated at ``costs`` (``None``: no estimate) under a
+        limit of ``max_usd``, or ``None`` when the batch fits. Shared by ``generate_many``, the CLI and
+        the studio's "Max $", so all three refuse with the same words."""
+        if max_usd < 0:
+            raise ValueError("max_usd must be >= 0")
+        known = sum(c for c in costs if c is not None)
+        unknown = sum(c is None for c in costs)
+        if known > max_usd + 1e-9:
+            return cls(
+                f"the batch of {len(costs)} songs is estimated at ${known:.2f} on {provider}, over the "
+                f"limit of ${max_usd:.2f}" + (f" ({unknown} more have no price estimate)" if unknown else ""),
+                provider=provider, estimate_usd=known, unknown=unknown, max_usd=max_usd)
+        if unknown:
+            return cls(
+                f"{unknown} of the {len(costs)} songs have no price estimate on {provider} (known part: "
+                f"${known:.2f}), so the batch cannot be kept under ${max_usd:.2f}; drop max_usd to send it "
+                "anyway",
+                provider=provider, estimate_usd=known, unknown=unknown, max_usd=max_usd)
+        return None
 
 
 # --------------------------------------------------------------------------------------------------

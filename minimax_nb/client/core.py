@@ -873,32 +873,9 @@ def check_budget(core: ClientCore, requests: Sequence[MusicRequest], max_usd: fl
     if max_usd is None:
         return
     costs = [core.adapter.estimate_cost_usd(r, model=r.model or core.model) for r in requests]
-    refusal = budget_refusal(core.provider, costs, max_usd)
+    refusal = BudgetExceededError.for_batch(core.provider, costs, max_usd)
     if refusal is not None:
         raise refusal
-
-
-def budget_refusal(provider: str, costs: Sequence[float | None],
-                   max_usd: float) -> BudgetExceededError | None:
-    """The ``BudgetExceededError`` for a batch whose songs are estimated at ``costs`` (``None``: no
-    estimate) under a limit of ``max_usd``, or ``None`` when the batch fits. Shared by ``generate_many``,
-    the CLI and the studio's Variants, so all three refuse with the same words."""
-    if max_usd < 0:
-        raise ValueError("max_usd must be >= 0")
-    known = sum(c for c in costs if c is not None)
-    unknown = sum(c is None for c in costs)
-    if known > max_usd + 1e-9:
-        return BudgetExceededError(
-            f"the batch of {len(costs)} songs is estimated at ${known:.2f} on {provider}, over the "
-            f"limit of ${max_usd:.2f}" + (f" ({unknown} more have no price estimate)" if unknown else ""),
-            provider=provider, estimate_usd=known, unknown=unknown, max_usd=max_usd)
-    if unknown:
-        return BudgetExceededError(
-            f"{unknown} of the {len(costs)} songs have no price estimate on {provider} (known part: "
-            f"${known:.2f}), so the batch cannot be kept under ${max_usd:.2f}; drop max_usd to send it "
-            "anyway",
-            provider=provider, estimate_usd=known, unknown=unknown, max_usd=max_usd)
-    return None
 
 
 def progress_bar(enabled: bool, total: int | None, desc: str) -> Progress | None:

@@ -316,7 +316,7 @@ class MeasurePool(Executor):
     """
 
     def __init__(self, workers: int | None = None) -> None:
-        self._workers = workers or max(1, min(2, _pool_size(2)))
+        self._workers = workers or _pool_size(2)
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._closed = False

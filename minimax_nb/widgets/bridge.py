@@ -177,7 +177,6 @@ class Bridge:
         self._pool = ThreadPoolExecutor(max_workers=1 if self.is_async else max_workers,
                                         thread_name_prefix="minimax-nb")
         self._loop: asyncio.AbstractEventLoop | None = None  # made on the first async launch
-        self._loop_thread: threading.Thread | None = None
         self._gate: asyncio.Semaphore | None = None  # max_workers, on the loop
         self._async_slots: dict[tuple[str, str | None], asyncio.Semaphore] = {}
         self._interval = interval
@@ -364,23 +363,12 @@ class Bridge:
                     self._notified[r.id] = r.version
                 finished, self._finished = self._finished, []
             if todo:
-                for rows_listener in list(self._rows_listeners):
-                    try:
-                        rows_listener(todo)
-                    except Exception as e:
-                        self._report(e, f"updating the panels for {len(todo)} run(s)")
+                self._tell(self._rows_listeners, todo, f"updating the panels for {len(todo)} run(s)")
             for run in todo:
-                for listener in list(self._listeners):
-                    try:
-                        listener(run)
-                    except Exception as e:
-                        self._report(e, f"updating the panels for {run.title!r}")
+                self._tell(self._listeners, run, f"updating the panels for {run.title!r}")
             if finished:
-                for batch_listener in list(self._batch_listeners):
-                    try:
-                        batch_listener(finished)
-                    except Exception as e:
-                        self._report(e, f"adding {len(finished)} finished song(s) to the panels")
+                self._tell(self._batch_listeners, finished,
+                           f"adding {len(finished)} finished song(s) to the panels")
             return len(todo)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
@@ -451,6 +439,14 @@ class Bridge:
                 self._slots[key] = threading.Semaphore(limit)
             return self._slots[key]
 
+    def _tell(self, listeners: list[Any], arg: Any, context: str) -> None:
+        """Call each listener with ``arg``; a listener that raises is reported, the others still run."""
+        for listener in list(listeners):
+            try:
+                listener(arg)
+            except Exception as e:
+                self._report(e, context)
+
     def _report(self, exc: BaseException, context: str) -> None:
         self.errors.append((context, exc))
         handler = self.on_error
@@ -493,7 +489,7 @@ class Bridge:
                 thread = threading.Thread(target=self._run_loop, args=(loop,), name="minimax-nb-loop",
                                           daemon=True)
                 thread.start()
-                self._loop, self._loop_thread = loop, thread
+                self._loop = loop
             return self._loop
 
     @staticmethod

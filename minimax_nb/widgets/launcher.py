@@ -12,7 +12,6 @@ from typing import Any
 
 import ipywidgets as w
 
-from minimax_nb.client.core import budget_refusal
 from minimax_nb.errors import BudgetExceededError, Secret, ValidationError
 from minimax_nb.models import MusicRequest
 from minimax_nb.providers.base import ModelSpec
@@ -231,15 +230,14 @@ class Launcher(w.VBox):  # type: ignore[misc]
                                   problems=[f"max_usd: {text!r} is not a number >= 0"])
         return value
 
-    def budget_refusal(self) -> BudgetExceededError | None:
-        """Why Generate must not send the current batch (over "Max $", or not boundable), else ``None``."""
+    def budget_refusal(self, variants: int | None = None) -> BudgetExceededError | None:
+        """Why Generate must not send the current batch of ``variants`` songs (default: the Variants
+        field) — over "Max $", or not boundable — else ``None``. Free ``local`` is never refused."""
         limit = self.budget()
         if limit is None:
             return None
-        if self.provider.value == LOCAL:
-            return None  # the offline emulator is free
-        one = self.estimate()
-        return budget_refusal(self.provider.value, [one] * int(self.variants.value), limit)
+        n = int(self.variants.value) if variants is None else variants
+        return BudgetExceededError.for_batch(self.provider.value, [self.estimate()] * n, limit)
 
     def key_source(self, provider: str | None = None) -> str | None:
         """Where ``provider``'s key (default: the chosen provider's) comes from: ``"entered"``,

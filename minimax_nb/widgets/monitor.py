@@ -31,11 +31,11 @@ class MonitorRow(w.HBox):  # type: ignore[misc]
     """
 
     def __init__(self, run: Run, on_stop: Callable[[str], None],
-                 on_watch: Callable[[str], None] | None = None) -> None:
+                 on_watch: Callable[[str], None] | None = None, now: float | None = None) -> None:
         self.run_id = run.id
         # first values and CSS classes go in the widgets' opening messages: a row costs no extra
         # messages to set up (200 rows at once were ~1,500 class updates)
-        now = time.monotonic()
+        now = time.monotonic() if now is None else now  # the monitor passes its own clock's time
         self.title = w.HTML(value=self._title(run),
                             layout=w.Layout(flex="0 0 30%", min_width="150px", overflow="hidden"))
         self.status = w.HTML(value=_html.status_badge(run.label), layout=w.Layout(flex="0 0 96px"),
@@ -128,20 +128,7 @@ class JobMonitor(w.VBox):  # type: ignore[misc]
 
     def update(self, run: Run) -> None:
         """Add or refresh the row of ``run`` (called from the bridge's ticker thread)."""
-        with self._lock:
-            row = self.rows.get(run.id)
-            if row is None:
-                row = MonitorRow(run, self._stop, self._watch)
-                self.rows[run.id] = row
-                self.body.children = (*self.body.children, row)
-            row.update(run, self._clock())
-            if run.done:
-                self._done.add(run.id)
-            if run.active:
-                self._active.add(run.id)
-            else:
-                self._active.discard(run.id)
-            self._set_header()
+        self.update_many([run])
 
     def update_many(self, runs: list[Run]) -> None:
         """``update`` for a whole flush: the new rows join ``body.children`` in one message (one per new
@@ -152,7 +139,7 @@ class JobMonitor(w.VBox):  # type: ignore[misc]
             for run in runs:
                 row = self.rows.get(run.id)
                 if row is None:
-                    row = MonitorRow(run, self._stop, self._watch)
+                    row = MonitorRow(run, self._stop, self._watch, now)
                     self.rows[run.id] = row
                     new.append(row)
                 row.update(run, now)

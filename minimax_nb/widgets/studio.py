@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from minimax_nb.client.core import budget_refusal
 from minimax_nb.errors import AuthenticationError, redact
 from minimax_nb.models import Job, JobStatus
 from minimax_nb.providers.base import errors_only
@@ -320,11 +319,9 @@ class Studio(w.VBox):  # type: ignore[misc]
         if errors_only(issues):
             self.composer.show_issues(issues)
             raise ValueError("the request is not valid: " + "; ".join(i.message for i in errors_only(issues)))
-        if s.max_usd is not None and s.provider != LOCAL:  # "Max $": refuse before anything is sent
-            one = self.catalog.estimate_cost(s.provider, request, s.model)
-            refusal = budget_refusal(s.provider, [one] * s.variants, s.max_usd)
-            if refusal is not None:
-                raise refusal
+        refusal = self.launcher.budget_refusal(s.variants)  # "Max $": refuse before anything is sent
+        if refusal is not None:
+            raise refusal
         expected = self.catalog.expected_duration_s(s.provider, self.client_kwargs.get("emulator_speed"))
         limit = self.catalog.per_account_limit(s.provider)
         kwargs = dict(self.client_kwargs)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
@@ -61,6 +62,8 @@ def ledger_frame(ledger: Any = None, *, measure: bool = True,
     pool, so decoding never holds the kernel).
     """
 
+    where: list[Path | None] = []  # the facts cache's file (None: in memory), found on first use
+
     def frame(jobs: Sequence[Job]) -> pd.DataFrame:
         from minimax_nb.results import jobs_frame as results_jobs_frame
         from minimax_nb.results.audio_facts import FactsCache
@@ -68,12 +71,16 @@ def ledger_frame(ledger: Any = None, *, measure: bool = True,
 
         if not measure or not jobs:
             return jobs_frame(jobs)
-        led, owned = open_ledger(ledger)
-        try:
-            cache = FactsCache.for_ledger(led)
-        finally:
-            if owned:
-                led.close()
+        if not where:  # the ledger is opened once, to find its facts cache; each batch opens only that
+            led, owned = open_ledger(ledger)
+            try:
+                first = FactsCache.for_ledger(led)  # creates the file (with a legacy import) once
+                where.append(first.path)
+                first.close()
+            finally:
+                if owned:
+                    led.close()
+        cache = FactsCache(where[0])
         try:
             df = results_jobs_frame(list(jobs), measure=True, executor=executor, cache=cache)
         finally:
